@@ -1,0 +1,3 @@
+//! Turning a request's credentials into a principal.
+
+pub mod digest;

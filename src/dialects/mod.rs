@@ -1,0 +1,3 @@
+//! Wire dialects: thin translations between a wire format and the core.
+
+pub mod xmlrpc;

@@ -1,0 +1,3 @@
+//! Sippy-style XML-RPC at `POST /xmlapi/xmlapi`.
+
+pub mod codec;
