@@ -2,5 +2,10 @@
 //! See ARCHITECTURE.md for the code map.
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod core;
+pub mod db;
 pub mod dialects;
+pub mod server;

@@ -1,3 +1,254 @@
-//! Turning a request's credentials into a principal.
+//! Turning a request's credentials into a principal (design §2): HTTP Digest, Basic over TLS, or
+//! trusted mode for credential-less requests from a trusted host. The API gates themselves are
+//! decided by the core ([`crate::core::logins::ApiLogin::pass_gates`]); this module only asks.
 
 pub mod digest;
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use subtle::ConstantTimeEq;
+
+use crate::core::Core;
+use crate::core::actor::{Actor, LoginPrincipal, Principal};
+use digest::{Algorithm, DigestAuthority, Verdict};
+
+/// What the authenticator needs to know about a request.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub peer: IpAddr,
+    pub tls: bool,
+    pub method: String,
+    /// The request target exactly as sent (path and query), for the Digest `uri` check.
+    pub uri: String,
+    pub authorization: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether the request has a body; curl's credential-less probe has none.
+    pub has_body: bool,
+}
+
+impl RequestMeta {
+    /// An actor for this request, before any `audit_info` is applied.
+    pub fn actor(
+        &self,
+        principal: Principal,
+        auth_method: &'static str,
+        dialect: &'static str,
+    ) -> Actor {
+        Actor {
+            principal,
+            auth_method,
+            peer_ip: Some(self.peer),
+            user_ip: None,
+            user_agent: self.user_agent.clone(),
+            action_by: None,
+            dialect,
+            method: String::new(),
+        }
+    }
+}
+
+/// The result of authenticating one request.
+#[derive(Debug)]
+pub enum AuthOutcome {
+    Authenticated {
+        principal: Principal,
+        auth_method: &'static str,
+    },
+    /// Answer 401 with fresh challenges; `stale` tells a client its password was right.
+    Challenge { stale: bool },
+    /// Credentials were right but an API gate is closed: answer in the dialect's own way.
+    Refused { reason: String },
+}
+
+/// Authenticates requests for the API dialects.
+pub struct Authenticator {
+    core: Core,
+    digest: DigestAuthority,
+}
+
+impl Authenticator {
+    pub fn new(core: Core, digest: DigestAuthority) -> Self {
+        Self { core, digest }
+    }
+
+    /// `WWW-Authenticate` values for a 401: Digest challenges (SHA-256, then MD5).
+    pub fn challenges(&self, stale: bool) -> Vec<String> {
+        self.digest.challenges(stale)
+    }
+
+    /// Authenticates a request. `dialect` names the caller in audit rows; `allow_trusted` says
+    /// whether this mount serves trusted mode.
+    pub async fn authenticate(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        allow_trusted: bool,
+    ) -> AuthOutcome {
+        let Some(header) = meta.authorization.as_deref() else {
+            // curl's first request carries no credentials and no body: challenge it even from a
+            // trusted host, or it would get a parse fault and never authenticate.
+            if allow_trusted && meta.has_body {
+                match self.core.is_trusted(meta.peer).await {
+                    Ok(true) => {
+                        return AuthOutcome::Authenticated {
+                            principal: Principal::Trusted,
+                            auth_method: "trusted",
+                        };
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "trusted host lookup failed"),
+                }
+            }
+            return AuthOutcome::Challenge { stale: false };
+        };
+        let scheme = header.split_whitespace().next().unwrap_or_default();
+        if scheme.eq_ignore_ascii_case("basic") {
+            return self.basic(meta, header, dialect).await;
+        }
+        let creds = match digest::parse_authorization(header) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(
+                    meta,
+                    dialect,
+                    None,
+                    &format!("unreadable Authorization header: {e}"),
+                )
+                .await;
+                return AuthOutcome::Challenge { stale: false };
+            }
+        };
+        let login = match self.core.find_api_login(&creds.username).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "login lookup failed");
+                return AuthOutcome::Challenge { stale: false };
+            }
+        };
+        let realm = self.digest.realm().to_string();
+        let ha1 = login
+            .as_ref()
+            .and_then(|l| l.ha1(&realm))
+            .map(|(md5, sha)| match creds.algorithm {
+                Algorithm::Md5 => md5.to_string(),
+                Algorithm::Sha256 => sha.to_string(),
+            });
+        let verdict = self
+            .digest
+            .verify(&creds, &meta.method, &meta.uri, ha1.as_deref());
+        let auth_method = match creds.algorithm {
+            Algorithm::Md5 => "digest-md5",
+            Algorithm::Sha256 => "digest-sha256",
+        };
+        match (verdict, login) {
+            (Verdict::Ok, Some(login)) => {
+                self.gate(
+                    meta,
+                    dialect,
+                    auth_method,
+                    login.login(),
+                    login.pass_gates(),
+                )
+                .await
+            }
+            (Verdict::Stale, _) => AuthOutcome::Challenge { stale: true },
+            // A nonce from another instance or from before a restart: challenge again quietly.
+            (Verdict::NonceForged, _) => AuthOutcome::Challenge { stale: false },
+            (verdict, _) => {
+                let reason = match verdict {
+                    Verdict::Replay => "replayed nonce count",
+                    Verdict::WrongRealm => "wrong realm",
+                    Verdict::UriMismatch => "digest uri does not match the request",
+                    _ => "wrong login or password",
+                };
+                self.fail(meta, dialect, Some(&creds.username), reason)
+                    .await;
+                AuthOutcome::Challenge { stale: false }
+            }
+        }
+    }
+
+    /// Basic authentication, only over TLS: the password is checked by computing its HA1 and
+    /// comparing with the stored one in constant time (no slow hash per request).
+    async fn basic(&self, meta: &RequestMeta, header: &str, dialect: &'static str) -> AuthOutcome {
+        if !meta.tls {
+            self.fail(
+                meta,
+                dialect,
+                None,
+                "Basic authentication refused over plain HTTP",
+            )
+            .await;
+            return AuthOutcome::Challenge { stale: false };
+        }
+        let decoded = header
+            .split_whitespace()
+            .nth(1)
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            self.fail(meta, dialect, None, "unreadable Basic credentials")
+                .await;
+            return AuthOutcome::Challenge { stale: false };
+        };
+        let login = self.core.find_api_login(user).await.ok().flatten();
+        let realm = self.digest.realm();
+        let computed = digest::ha1(Algorithm::Sha256, user, realm, password);
+        let stored = login
+            .as_ref()
+            .and_then(|l| l.ha1(realm))
+            .map(|(_, sha)| sha.to_string());
+        let matches = stored
+            .as_deref()
+            .is_some_and(|s| bool::from(s.as_bytes().ct_eq(computed.as_bytes())));
+        match (matches, login) {
+            (true, Some(login)) => {
+                self.gate(meta, dialect, "basic", login.login(), login.pass_gates())
+                    .await
+            }
+            _ => {
+                self.fail(meta, dialect, Some(user), "wrong login or password")
+                    .await;
+                AuthOutcome::Challenge { stale: false }
+            }
+        }
+    }
+
+    async fn gate(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        auth_method: &'static str,
+        login: &str,
+        gates: Result<LoginPrincipal, String>,
+    ) -> AuthOutcome {
+        match gates {
+            Ok(login) => AuthOutcome::Authenticated {
+                principal: Principal::Login(login),
+                auth_method,
+            },
+            Err(reason) => {
+                let claimed_login = Some(login.to_string());
+                let mut actor =
+                    meta.actor(Principal::Anonymous { claimed_login }, auth_method, dialect);
+                actor.method = format!("{} {}", meta.method, meta.uri);
+                self.core.record_refused_call(&actor, &reason).await;
+                AuthOutcome::Refused { reason }
+            }
+        }
+    }
+
+    async fn fail(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        claimed: Option<&str>,
+        reason: &str,
+    ) {
+        let claimed_login = claimed.map(|c| c.chars().take(64).collect());
+        let mut actor = meta.actor(Principal::Anonymous { claimed_login }, "none", dialect);
+        actor.method = format!("{} {}", meta.method, meta.uri);
+        self.core.record_failed_auth(&actor, reason).await;
+    }
+}

@@ -1,0 +1,198 @@
+//! The command line: `serve`, and operator commands that act on a data directory through the core
+//! (another dialect: it parses, calls the core, prints). They work while the server runs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::{Config, Settings};
+use crate::core::Core;
+use crate::core::actor::Actor;
+use crate::core::audit::AuditFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Provisioning appliance for small VoIP operators"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: /etc/switchyard/switchyard.toml if it exists.
+    #[arg(long, global = true, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every dialect over HTTPS (and plain HTTP if asked).
+    Serve(Settings),
+    /// Manage the hosts whose credential-less requests are trusted.
+    #[command(subcommand)]
+    TrustedHosts(TrustedHostsCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the resolved configuration.
+    PrintConfig(Settings),
+}
+
+#[derive(Debug, Subcommand)]
+enum TrustedHostsCommand {
+    /// Trust an IP address or CIDR range (IPv4 or IPv6).
+    Add {
+        network: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// List trusted networks.
+    List {
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Stop trusting a network.
+    Remove {
+        network: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// The newest audit rows, oldest of them first.
+    Tail {
+        /// How many rows.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        /// Only rows of this principal (login name, "trusted", "cli").
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only rows of this method.
+        #[arg(long)]
+        method: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+async fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> Result<Core> {
+    let config = Config::resolve(settings, config_file)?;
+    if !config.data_dir.join("switchyard.db").exists() {
+        anyhow::bail!(
+            "no switchyard database in {}: start `switchyard serve` once, or pass --data-dir",
+            config.data_dir.display()
+        );
+    }
+    crate::server::open_core(&config, Arc::new(SystemClock)).await
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config_file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(settings) => {
+            let config = Config::resolve(settings, config_file)?;
+            crate::server::serve(config, shutdown_signal()).await
+        }
+        Command::PrintConfig(settings) => {
+            let config = Config::resolve(settings, config_file)?;
+            print!(
+                "{}",
+                toml::to_string(&config).context("cannot render the configuration")?
+            );
+            Ok(())
+        }
+        Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::Audit(AuditCommand::Tail {
+            lines,
+            principal,
+            method,
+            settings,
+        }) => {
+            let core = core_for(settings, config_file).await?;
+            let filter = AuditFilter {
+                principal,
+                method,
+                limit: lines,
+                ..AuditFilter::default()
+            };
+            let rows = core
+                .audit_log(&Actor::operator("audit tail"), filter)
+                .await?;
+            for row in rows.iter().rev() {
+                let at = crate::dialects::xmlrpc::convert::sippy_date(row.at_millis);
+                println!(
+                    "{} #{} {} {} {} by={} from={} via={} {} {} {}",
+                    at,
+                    row.id,
+                    row.event,
+                    row.outcome,
+                    row.principal,
+                    row.action_by.as_deref().unwrap_or("-"),
+                    row.user_ip.as_deref().unwrap_or("-"),
+                    row.dialect,
+                    row.method,
+                    row.target,
+                    row.detail
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn trusted_hosts(
+    cmd: TrustedHostsCommand,
+    config_file: Option<&std::path::Path>,
+) -> Result<()> {
+    match cmd {
+        TrustedHostsCommand::Add {
+            network,
+            description,
+            settings,
+        } => {
+            let core = core_for(settings, config_file).await?;
+            let actor = Actor::operator("trusted-hosts add");
+            let net = core
+                .add_trusted_host(&actor, &network, &description)
+                .await?;
+            println!("trusted: {net}");
+        }
+        TrustedHostsCommand::List { settings } => {
+            let core = core_for(settings, config_file).await?;
+            for host in core
+                .list_trusted_hosts(&Actor::operator("trusted-hosts list"))
+                .await?
+            {
+                println!("{}\t{}", host.network, host.description);
+            }
+        }
+        TrustedHostsCommand::Remove { network, settings } => {
+            let core = core_for(settings, config_file).await?;
+            let actor = Actor::operator("trusted-hosts remove");
+            let net = core.remove_trusted_host(&actor, &network).await?;
+            println!("no longer trusted: {net}");
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,130 @@
+//! Audit events: stable numeric codes that never change meaning, and the one function that writes
+//! an audit row inside the caller's transaction.
+
+use serde_json::Value as Json;
+
+use super::actor::Actor;
+use crate::db::{self, WriteTx};
+
+/// Stable event codes. Append new codes; never renumber or reuse one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
+pub enum Event {
+    Bootstrap = 1000,
+    AccountCreated = 1100,
+    AccountUpdated = 1101,
+    AccountDeleted = 1102,
+    AccountBalanceChanged = 1103,
+    AccountRead = 1104,
+    CustomerCreated = 1200,
+    CustomerUpdated = 1201,
+    CustomerDeleted = 1202,
+    CustomerRead = 1204,
+    AuthRuleCreated = 1300,
+    AuthRuleUpdated = 1301,
+    AuthRuleDeleted = 1302,
+    AuthRuleRead = 1304,
+    TrustedHostAdded = 1400,
+    TrustedHostRemoved = 1401,
+    AuditRead = 1500,
+    AuthFailed = 9000,
+    ApiRefused = 9001,
+}
+
+impl Event {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Refused,
+    FailedAuth,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Refused => "refused",
+            Self::FailedAuth => "failed_auth",
+        }
+    }
+}
+
+/// One row of the audit log as read back.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at_millis: i64,
+    pub event: i64,
+    pub outcome: String,
+    pub principal: String,
+    pub auth_method: String,
+    pub peer_ip: Option<String>,
+    pub user_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub action_by: Option<String>,
+    pub dialect: String,
+    pub method: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// Filters for reading the log, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub principal: Option<String>,
+    pub method: Option<String>,
+    pub since_millis: Option<i64>,
+    pub until_millis: Option<i64>,
+    /// Only rows with an id below this (for paging backwards).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// What one audit row says besides who and where.
+pub struct Entry<'a> {
+    pub event: Event,
+    pub outcome: Outcome,
+    pub target: &'a str,
+    pub detail: Json,
+}
+
+/// Appends one audit row inside `tx`, the same transaction as the change it describes.
+pub fn record(
+    tx: &WriteTx<'_>,
+    actor: &Actor,
+    at_millis: i64,
+    entry: &Entry<'_>,
+) -> db::DbResult<()> {
+    let user_ip = actor
+        .user_ip
+        .clone()
+        .or_else(|| actor.peer_ip.map(|ip| ip.to_string()));
+    let action_by = actor
+        .action_by
+        .clone()
+        .or_else(|| Some(actor.principal.audit_name()));
+    db::audit::insert(
+        tx,
+        &db::audit::NewAuditRow {
+            at: at_millis,
+            event: entry.event.code(),
+            outcome: entry.outcome.as_str(),
+            principal: actor.principal.audit_name(),
+            login_id: actor.principal.login_id(),
+            auth_method: actor.auth_method,
+            peer_ip: actor.peer_ip.map(|ip| ip.to_string()),
+            user_ip,
+            user_agent: actor.user_agent.clone(),
+            action_by,
+            dialect: actor.dialect,
+            method: &actor.method,
+            target: entry.target,
+            detail: entry.detail.to_string(),
+        },
+    )
+}

@@ -1,0 +1,55 @@
+//! The core's one error type. Each dialect maps it to its own wire form (an XML-RPC fault, a C5
+//! `{code, message}`, an HTTP status), so messages here are written for the person reading them.
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("missing required parameter '{0}'")]
+    Missing(String),
+    #[error("invalid parameter '{name}': {message}")]
+    Invalid { name: String, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The target exists but lies outside the caller's scope. Answered exactly like
+    /// [`CoreError::NotFound`], so existence does not leak; audited as a refusal.
+    #[error("{0} not found")]
+    OutOfScope(String),
+    #[error("{0}")]
+    Duplicate(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("permission denied: {0}")]
+    Forbidden(String),
+    #[error("storage is full: the change was not saved; free disk space and retry")]
+    StorageFull,
+    #[error("internal storage error; the change was not saved")]
+    Storage(#[source] DbError),
+}
+
+impl CoreError {
+    pub fn invalid(name: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            name: name.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Whether this answer should leave a "refused" row in the audit log.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::OutOfScope(_) | Self::Forbidden(_))
+    }
+}
+
+impl From<DbError> for CoreError {
+    fn from(e: DbError) -> Self {
+        if e.is_full() {
+            Self::StorageFull
+        } else {
+            tracing::error!(error = %e, "storage error");
+            Self::Storage(e)
+        }
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

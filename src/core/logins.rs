@@ -1,0 +1,170 @@
+//! Logins: finding API credentials, the API gates, the first-start bootstrap.
+
+use serde_json::json;
+
+use super::actor::{Actor, LoginPrincipal, Scope};
+use super::attrs::Field;
+use super::audit::{Event, Outcome};
+use super::passwords;
+use super::{Core, CoreError, CoreResult, Done};
+use crate::db::{self, logins::ApiLoginRow};
+
+/// The name of the root customer and of its login.
+pub const ROOT_LOGIN: &str = "root";
+
+/// A login's API credentials and what the gates need.
+#[derive(Clone)]
+pub struct ApiLogin(ApiLoginRow);
+
+impl std::fmt::Debug for ApiLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiLogin")
+            .field("login", &self.0.login)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiLogin {
+    pub fn login(&self) -> &str {
+        &self.0.login
+    }
+
+    /// The stored HA1 for `realm`: (MD5, SHA-256), or None when no API password is set for it.
+    pub fn ha1(&self, realm: &str) -> Option<(&str, &str)> {
+        match (&self.0.api_realm, &self.0.ha1_md5, &self.0.ha1_sha256) {
+            (Some(r), Some(md5), Some(sha)) if r == realm => Some((md5, sha)),
+            _ => None,
+        }
+    }
+
+    /// The API gates (design §2): the login's own Allow API Calls must be on and, below root,
+    /// its parent must have ticked the API permission box; a blocked customer is refused too.
+    /// The error says which switch is off.
+    pub fn pass_gates(&self) -> Result<LoginPrincipal, String> {
+        let row = &self.0;
+        if !row.allow_api_calls {
+            return Err(format!(
+                "API access is off for '{}': its Allow API Calls setting is not enabled",
+                row.login
+            ));
+        }
+        if !row.is_root && !row.api_permission {
+            return Err(format!(
+                "API access is off for '{}': its parent customer has not ticked the API \
+                 permission box",
+                row.login
+            ));
+        }
+        if row.customer_blocked {
+            return Err(format!("customer of '{}' is blocked", row.login));
+        }
+        Ok(LoginPrincipal {
+            login_id: row.login_id,
+            login: row.login.clone(),
+            scope: Scope::Customer {
+                id: row.customer_id,
+                path: row.customer_path.clone(),
+            },
+            accounts_mgmt: row.accounts_mgmt,
+            customers_mgmt: row.customers_mgmt,
+        })
+    }
+}
+
+impl Core {
+    /// Finds the customer login `login` for API authentication.
+    pub async fn find_api_login(&self, login: &str) -> CoreResult<Option<ApiLogin>> {
+        let login = login.to_string();
+        self.db
+            .read(move |conn| Ok(db::logins::find_customer_login(conn, &login)?.map(ApiLogin)))
+            .await
+    }
+
+    /// Audits a failed authentication.
+    pub async fn record_failed_auth(&self, actor: &Actor, reason: &str) {
+        let detail = json!({ "reason": reason });
+        self.audit_only(
+            actor,
+            Event::AuthFailed,
+            Outcome::FailedAuth,
+            String::new(),
+            detail,
+        )
+        .await;
+    }
+
+    /// Audits a call refused by the API gates.
+    pub async fn record_refused_call(&self, actor: &Actor, reason: &str) {
+        let detail = json!({ "reason": reason });
+        self.audit_only(
+            actor,
+            Event::ApiRefused,
+            Outcome::Refused,
+            String::new(),
+            detail,
+        )
+        .await;
+    }
+
+    /// The 32-byte key this data directory signs digest nonces with, created on first use.
+    pub async fn nonce_key(&self) -> CoreResult<[u8; 32]> {
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| CoreError::invalid("nonce key", e.to_string()))?;
+        let stored = self
+            .db
+            .write(move |tx| {
+                Ok::<_, CoreError>(db::settings::get_or_insert(tx, "nonce_key", &fresh)?)
+            })
+            .await?;
+        stored
+            .try_into()
+            .map_err(|_| CoreError::Storage(db::DbError::Corrupt("nonce key".into())))
+    }
+
+    /// On an empty database, creates the root customer and its login `root`, with API access on.
+    /// Returns the root password when this call generated it (None if root already existed or
+    /// the password was given).
+    pub async fn bootstrap(&self, root_password: Option<String>) -> CoreResult<Option<String>> {
+        let exists = self
+            .db
+            .read(|conn| Ok::<_, CoreError>(db::customers::node_by_id(conn, 1)?))
+            .await?;
+        if exists.is_some() {
+            return Ok(None);
+        }
+        let generated = root_password.is_none();
+        let password = match root_password {
+            Some(p) => p,
+            None => passwords::generate_password()?,
+        };
+        passwords::check_password("SWITCHYARD_ROOT_PASSWORD", &password)?;
+        let realm = self.realm.clone();
+        let secret = password.clone();
+        let hashed = tokio::task::spawn_blocking(move || passwords::hash_web_password(&secret))
+            .await
+            .map_err(|_| CoreError::Storage(db::DbError::Panicked))??;
+        let (md5, sha256) = passwords::api_ha1(ROOT_LOGIN, &realm, &password);
+        let actor = Actor::operator("bootstrap");
+        self.mutate(&actor, Event::Bootstrap, move |tx, _, now| {
+            let contact = db::contacts::insert(tx, &[])?;
+            let values = [("name", Field::Str(ROOT_LOGIN.into()))];
+            let root = db::customers::insert(tx, None, &values, contact, now)?;
+            let login = db::logins::insert_for_customer(tx, ROOT_LOGIN, root, now)?;
+            let secret = db::logins::ApiSecret {
+                realm: &realm,
+                ha1_md5: &md5,
+                ha1_sha256: &sha256,
+            };
+            db::logins::set_api_secret(tx, login, &secret, now)?;
+            db::logins::set_web_password_hash(tx, login, &hashed, now)?;
+            db::logins::set_allow_api_calls(tx, login, true, now)?;
+            Ok(Done {
+                value: (),
+                target: format!("customer:{root}"),
+                detail: json!({ "created": "root customer and login" }),
+            })
+        })
+        .await?;
+        Ok(generated.then_some(password))
+    }
+}

@@ -1,0 +1,172 @@
+//! Who may do what. Every scope decision in switchyard is made here, never in a dialect.
+
+use super::actor::{Principal, Scope};
+use super::error::{CoreError, CoreResult};
+
+/// An operation on a kind of object, as Sippy's management bitmasks name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add = 1,
+    Edit = 2,
+    Delete = 4,
+}
+
+impl Op {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Add => "add",
+            Self::Edit => "edit",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// True for principals that see everything: trusted hosts, the local operator, root's login.
+pub fn is_root_equivalent(p: &Principal) -> bool {
+    match p {
+        Principal::Trusted | Principal::Operator => true,
+        Principal::Login(l) => matches!(&l.scope, Scope::Customer { path, .. } if path == "/1/"),
+        Principal::Anonymous { .. } => false,
+    }
+}
+
+/// Whether the customer at `path` is the principal's own node or below it.
+pub fn sees_customer(p: &Principal, path: &str) -> bool {
+    match p {
+        Principal::Trusted | Principal::Operator => true,
+        Principal::Login(l) => match &l.scope {
+            Scope::Customer { path: own, .. } => path.starts_with(own.as_str()),
+            Scope::Subscriber { .. } => false,
+        },
+        Principal::Anonymous { .. } => false,
+    }
+}
+
+/// Whether the customer at `path` lies strictly below the principal's node: only then may the
+/// principal change what a parent controls (the API permission box, limits, balance).
+pub fn is_above(p: &Principal, path: &str) -> bool {
+    match p {
+        Principal::Trusted | Principal::Operator => true,
+        Principal::Login(l) => match &l.scope {
+            Scope::Customer { path: own, .. } => {
+                path.len() > own.len() && path.starts_with(own.as_str())
+            }
+            Scope::Subscriber { .. } => false,
+        },
+        Principal::Anonymous { .. } => false,
+    }
+}
+
+/// Whether the principal may see the account with this id, owned by the customer at `path`.
+pub fn sees_account(p: &Principal, account_id: i64, customer_path: &str) -> bool {
+    match p {
+        Principal::Login(l) => match &l.scope {
+            Scope::Subscriber { id, .. } => *id == account_id,
+            Scope::Customer { .. } => sees_customer(p, customer_path),
+        },
+        other => sees_customer(other, customer_path),
+    }
+}
+
+/// Refuses unless the principal's management bitmask allows `op` on accounts.
+pub fn may_manage_accounts(p: &Principal, op: Op) -> CoreResult<()> {
+    match p {
+        Principal::Login(l) if l.accounts_mgmt & (op as i64) == 0 && !is_root_equivalent(p) => {
+            Err(CoreError::Forbidden(format!(
+                "this customer may not {} accounts (accounts_mgmt)",
+                op.verb()
+            )))
+        }
+        Principal::Login(l) if matches!(l.scope, Scope::Subscriber { .. }) => Err(
+            CoreError::Forbidden("an account login may not manage accounts".into()),
+        ),
+        Principal::Anonymous { .. } => Err(CoreError::Forbidden("not authenticated".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses unless the principal's management bitmask allows `op` on sub-customers.
+pub fn may_manage_customers(p: &Principal, op: Op) -> CoreResult<()> {
+    match p {
+        Principal::Login(l) if l.customers_mgmt & (op as i64) == 0 && !is_root_equivalent(p) => {
+            Err(CoreError::Forbidden(format!(
+                "this customer may not {} sub-customers (customers_mgmt)",
+                op.verb()
+            )))
+        }
+        Principal::Login(l) if matches!(l.scope, Scope::Subscriber { .. }) => Err(
+            CoreError::Forbidden("an account login may not manage customers".into()),
+        ),
+        Principal::Anonymous { .. } => Err(CoreError::Forbidden("not authenticated".into())),
+        _ => Ok(()),
+    }
+}
+
+/// The customer a call acts under when it names none: a login's own customer. Trusted and local
+/// callers have no customer of their own and must name one with `param`.
+pub fn default_customer(p: &Principal, param: &str) -> CoreResult<i64> {
+    match p {
+        Principal::Login(l) => match &l.scope {
+            Scope::Customer { id, .. } => Ok(*id),
+            Scope::Subscriber { customer_id, .. } => Ok(*customer_id),
+        },
+        _ => Err(CoreError::Missing(param.to_string())),
+    }
+}
+
+/// Refuses unless the principal may manage trusted hosts: root's login or the local operator.
+pub fn may_manage_trusted_hosts(p: &Principal) -> CoreResult<()> {
+    match p {
+        Principal::Operator => Ok(()),
+        Principal::Login(_) if is_root_equivalent(p) => Ok(()),
+        _ => Err(CoreError::Forbidden(
+            "only root may manage trusted hosts".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::actor::LoginPrincipal;
+
+    fn login(path: &str, mgmt: i64) -> Principal {
+        Principal::Login(LoginPrincipal {
+            login_id: 9,
+            login: "x".into(),
+            scope: Scope::Customer {
+                id: 5,
+                path: path.into(),
+            },
+            accounts_mgmt: mgmt,
+            customers_mgmt: mgmt,
+        })
+    }
+
+    #[test]
+    fn scope_is_the_subtree() {
+        let p = login("/1/5/", 7);
+        assert!(sees_customer(&p, "/1/5/"));
+        assert!(sees_customer(&p, "/1/5/9/"));
+        assert!(!sees_customer(&p, "/1/"));
+        assert!(
+            !sees_customer(&p, "/1/50/"),
+            "a prefix of digits is not an ancestor"
+        );
+        assert!(!is_above(&p, "/1/5/"));
+        assert!(is_above(&p, "/1/5/9/"));
+    }
+
+    #[test]
+    fn management_bits_are_enforced() {
+        let p = login("/1/5/", 1);
+        assert!(may_manage_accounts(&p, Op::Add).is_ok());
+        assert!(may_manage_accounts(&p, Op::Edit).is_err());
+        assert!(may_manage_customers(&p, Op::Delete).is_err());
+        assert!(
+            may_manage_accounts(&login("/1/", 0), Op::Delete).is_ok(),
+            "root may do all"
+        );
+        assert!(may_manage_accounts(&Principal::Trusted, Op::Delete).is_ok());
+    }
+}

@@ -1,0 +1,337 @@
+//! Storage: one SQLite file in WAL mode. Reads come from a pool of read-only connections, each on
+//! a blocking thread. Writes go to a single writer thread that owns one connection and batches
+//! whatever jobs are waiting into one transaction (group commit): one fsync serves the whole batch,
+//! and each job runs inside its own savepoint so one job's failure undoes only that job.
+//!
+//! Only this module (and its children) speaks SQL; the core calls the functions here with
+//! [`Conn`] (read) or [`WriteTx`] (write) handles.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth_rules;
+pub mod contacts;
+pub mod customers;
+pub mod fields;
+pub mod logins;
+pub mod reference;
+pub mod settings;
+pub mod trusted_hosts;
+
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+
+/// The most jobs committed together in one transaction.
+const MAX_BATCH: usize = 512;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("a database job panicked")]
+    Panicked,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    /// True when the error is a uniqueness violation (a duplicate name, login or number).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    }
+
+    /// True when the database refused a write because the disk or the page limit is full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// A connection to read from, inside a read job or a write transaction.
+pub struct Conn<'a>(&'a Connection);
+
+impl Conn<'_> {
+    pub(crate) fn sql(&self) -> &Connection {
+        self.0
+    }
+}
+
+/// A connection inside the writer's open transaction. Write functions take this type, so they
+/// cannot be called from a read job.
+pub struct WriteTx<'a>(Conn<'a>);
+
+impl<'a> Deref for WriteTx<'a> {
+    type Target = Conn<'a>;
+    fn deref(&self) -> &Conn<'a> {
+        &self.0
+    }
+}
+
+/// What a write job hands back to the writer: whether it failed (so its savepoint is rolled back),
+/// and how to deliver its result once the batch's commit is known.
+type Delivery = Box<dyn FnOnce(DbResult<()>) + Send>;
+/// A job is handed the open transaction, or the reason no transaction could be had.
+type WriteJob = Box<dyn FnOnce(Result<&WriteTx<'_>, DbError>) -> (bool, Delivery) + Send>;
+
+/// Handle to the database: cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    writer: crossbeam_channel::Sender<WriteJob>,
+    path: PathBuf,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+}
+
+fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL for readers that never block behind the writer; FULL so a commit survives power loss.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies pending migrations and starts
+    /// the writer thread.
+    pub fn open(path: &Path, readers: u32) -> DbResult<Self> {
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure_writer(&conn)?;
+        // Refuse early with a clear error if the file is not a database at all.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        migrations().to_latest(&mut conn)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.pragma_update(None, "foreign_keys", "ON")?;
+                c.pragma_update(None, "query_only", "ON")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(readers.max(1))
+            .build(manager)?;
+
+        let (sender, receiver) = crossbeam_channel::bounded::<WriteJob>(4096);
+        std::thread::Builder::new()
+            .name("switchyard-db-writer".into())
+            .spawn(move || run_writer(&conn, &receiver))
+            .map_err(|e| DbError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            readers,
+            writer: sender,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `job` on a pooled read connection, on a blocking thread.
+    pub async fn read<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Conn<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(DbError::from)?;
+            job(&Conn(&conn))
+        })
+        .await;
+        joined.unwrap_or_else(|_| Err(DbError::Panicked.into()))
+    }
+
+    /// Runs `job` in the writer's next transaction. The result is delivered only after the
+    /// transaction has committed durably; if the job fails, its changes are rolled back and the
+    /// rest of the batch is unaffected.
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let job: WriteJob = Box::new(move |tx| {
+            let outcome = match tx {
+                Ok(tx) => catch_unwind(AssertUnwindSafe(|| job(tx)))
+                    .unwrap_or_else(|_| Err(DbError::Panicked.into())),
+                Err(e) => Err(e.into()),
+            };
+            let failed = outcome.is_err();
+            let deliver: Delivery = Box::new(move |committed| {
+                let result = match committed {
+                    Ok(()) => outcome,
+                    Err(e) if failed => outcome.or(Err(e.into())),
+                    Err(e) => Err(e.into()),
+                };
+                // The caller may have gone away (client disconnected); the write still stands.
+                let _ = reply.send(result);
+            });
+            (failed, deliver)
+        });
+        self.writer.send(job).map_err(|_| DbError::WriterGone)?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(DbError::WriterGone.into()))
+    }
+}
+
+fn run_writer(conn: &Connection, jobs: &crossbeam_channel::Receiver<WriteJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let deliveries = run_batch(conn, batch.drain(..));
+        let committed = commit(conn);
+        for deliver in deliveries {
+            deliver(committed.as_ref().map(|()| ()).map_err(clone_error));
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: impl Iterator<Item = WriteJob>) -> Vec<Delivery> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Without a transaction nothing may run: every job is answered with the error.
+        let message = e.to_string();
+        return batch
+            .map(|job| {
+                job(Err(DbError::Corrupt(format!(
+                    "cannot begin a transaction: {message}"
+                ))))
+                .1
+            })
+            .collect();
+    }
+    let tx = WriteTx(Conn(conn));
+    let mut deliveries = Vec::new();
+    for job in batch {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            deliveries.push(job(Err(e.into())).1);
+            continue;
+        }
+        let (failed, deliver) = job(Ok(&tx));
+        let end = if failed {
+            "ROLLBACK TO job; RELEASE job"
+        } else {
+            "RELEASE job"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            tracing::error!(error = %e, "closing a savepoint failed");
+        }
+        deliveries.push(deliver);
+    }
+    deliveries
+}
+
+fn commit(conn: &Connection) -> DbResult<()> {
+    if conn.is_autocommit() {
+        return Err(DbError::Corrupt("no transaction was open".into()));
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
+    }
+}
+
+/// `DbError` is not `Clone` (rusqlite's error is not); each job gets an equivalent copy.
+fn clone_error(e: &DbError) -> DbError {
+    match e {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+        }
+        other => DbError::Corrupt(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().expect("migrations validate");
+    }
+
+    #[tokio::test]
+    async fn failed_job_rolls_back_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+        let ok = db.write(|tx| {
+            tx.sql()
+                .execute("INSERT INTO settings (key, value) VALUES ('a', 'x')", [])?;
+            Ok::<_, DbError>(())
+        });
+        let bad = db.write(|tx| {
+            tx.sql()
+                .execute("INSERT INTO settings (key, value) VALUES ('b', 'x')", [])?;
+            Err::<(), _>(DbError::Corrupt("refused".into()))
+        });
+        let (ok, bad) = tokio::join!(ok, bad);
+        ok.unwrap();
+        assert!(bad.is_err());
+        let keys: Vec<String> = db
+            .read(|c| {
+                let mut stmt = c.sql().prepare("SELECT key FROM settings ORDER BY key")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, DbError>(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(keys, vec!["a".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn audit_log_is_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 1).unwrap();
+        let result = db
+            .write(|tx| {
+                tx.sql().execute(
+                    "INSERT INTO audit_log (at, event, outcome, principal, auth_method, dialect, method)
+                     VALUES (1, 1, 'ok', 'cli', 'local', 'cli', 'x')",
+                    [],
+                )?;
+                tx.sql().execute("DELETE FROM audit_log", [])?;
+                Ok::<_, DbError>(())
+            })
+            .await;
+        assert!(result.unwrap_err().to_string().contains("append-only"));
+    }
+}

@@ -1,0 +1,300 @@
+//! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
+//! connection's task, under a timeout), the route table and the middleware layers.
+
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Authenticator;
+use crate::auth::digest::DigestAuthority;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::core::Core;
+use crate::db::Db;
+use crate::dialects::xmlrpc;
+
+/// How long a client may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Facts about the connection a request arrived on, put into every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub tls: bool,
+}
+
+/// Shared state of the HTTP handlers.
+pub struct AppState {
+    pub core: Core,
+    pub auth: Authenticator,
+    pub xml_limits: xmlrpc::codec::Limits,
+}
+
+/// The one list of mounts.
+pub fn router(state: Arc<AppState>, config: &Config) -> Router {
+    Router::new()
+        .route("/xmlapi/xmlapi", any(xmlrpc::endpoint))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    match state.core.health().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
+    }
+}
+
+/// Opens the data directory and the database, bootstraps root on first start, and returns the
+/// core. Prints the generated root password once.
+pub async fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
+    prepare_data_dir(&config.data_dir)?;
+    let db_path = config.data_dir.join("switchyard.db");
+    let db = Db::open(&db_path, 8)
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    Ok(Core::new(db, clock, config.realm.clone()))
+}
+
+fn prepare_data_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
+    let given = std::env::var("SWITCHYARD_ROOT_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if let Some(password) = core
+        .bootstrap(given)
+        .await
+        .context("cannot create the root login")?
+    {
+        let path = data_dir.join("root-password");
+        std::fs::write(&path, format!("{password}\n"))
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            })
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("switchyard: created login 'root' with password {password}");
+        println!(
+            "switchyard: the password is also in {} (mode 0600)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs the server until `shutdown` resolves, then finishes requests in flight.
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let core = open_core(&config, clock.clone()).await?;
+    bootstrap(&core, &config.data_dir).await?;
+
+    let (cert, key) = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+        (None, None) => tls::ensure_self_signed(&config.data_dir, &config.tls_names)?,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
+    };
+    let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key)?);
+
+    let key = core
+        .nonce_key()
+        .await
+        .context("cannot read the nonce key")?;
+    let mut instance = [0u8; 8];
+    getrandom::fill(&mut instance).context("no randomness")?;
+    let digest = DigestAuthority::new(
+        config.realm.clone(),
+        key,
+        u64::from_be_bytes(instance),
+        Duration::from_secs(config.nonce_ttl_secs),
+        clock,
+    );
+    let state = Arc::new(AppState {
+        auth: Authenticator::new(core.clone(), digest),
+        core,
+        xml_limits: xmlrpc::codec::Limits::default(),
+    });
+    let app = router(state, &config);
+
+    let https = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    println!("switchyard: listening on https://{}", https.local_addr()?);
+    let http = match config.http_listen {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!("switchyard: listening on http://{}", l.local_addr()?);
+            Some(l)
+        }
+        None => None,
+    };
+
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let mut loops = vec![tokio::spawn(accept_loop(
+        https,
+        Some(acceptor),
+        app.clone(),
+        graceful.clone(),
+        permits.clone(),
+        stop_rx.clone(),
+    ))];
+    if let Some(http) = http {
+        loops.push(tokio::spawn(accept_loop(
+            http,
+            None,
+            app,
+            graceful.clone(),
+            permits,
+            stop_rx,
+        )));
+    }
+    shutdown.await;
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    if let Ok(graceful) = Arc::try_unwrap(graceful) {
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
+        }
+    }
+    Ok(())
+}
+
+/// Accepts connections until told to stop. Each connection runs in its own task: the TLS
+/// handshake there, under a timeout, so a silent client never stalls accepting.
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    graceful: Arc<GracefulShutdown>,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let permit = tokio::select! {
+            _ = stop.changed() => return,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let local = stream.local_addr().unwrap_or(peer);
+        let _ = stream.set_nodelay(true);
+        let info = ConnInfo {
+            peer,
+            local,
+            tls: tls.is_some(),
+        };
+        let app = app.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service =
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(info);
+                    app.clone().oneshot(request)
+                });
+            let mut builder = ConnBuilder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            match tls {
+                Some(acceptor) => {
+                    let stream = match tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
+        });
+    }
+}
