@@ -82,7 +82,7 @@ enum AuditCommand {
     },
 }
 
-async fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> Result<Core> {
+fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> Result<Core> {
     let config = Config::resolve(settings, config_file)?;
     if !config.data_dir.join("switchyard.db").exists() {
         anyhow::bail!(
@@ -90,7 +90,7 @@ async fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> 
             config.data_dir.display()
         );
     }
-    crate::server::open_core(&config, Arc::new(SystemClock)).await
+    crate::server::open_core(&config, Arc::new(SystemClock))
 }
 
 /// Runs the parsed command line.
@@ -116,7 +116,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             method,
             settings,
         }) => {
-            let core = core_for(settings, config_file).await?;
+            let core = core_for(settings, config_file)?;
             let filter = AuditFilter {
                 principal,
                 method,
@@ -158,7 +158,7 @@ async fn trusted_hosts(
             description,
             settings,
         } => {
-            let core = core_for(settings, config_file).await?;
+            let core = core_for(settings, config_file)?;
             let actor = Actor::operator("trusted-hosts add");
             let net = core
                 .add_trusted_host(&actor, &network, &description)
@@ -166,7 +166,7 @@ async fn trusted_hosts(
             println!("trusted: {net}");
         }
         TrustedHostsCommand::List { settings } => {
-            let core = core_for(settings, config_file).await?;
+            let core = core_for(settings, config_file)?;
             for host in core
                 .list_trusted_hosts(&Actor::operator("trusted-hosts list"))
                 .await?
@@ -175,7 +175,7 @@ async fn trusted_hosts(
             }
         }
         TrustedHostsCommand::Remove { network, settings } => {
-            let core = core_for(settings, config_file).await?;
+            let core = core_for(settings, config_file)?;
             let actor = Actor::operator("trusted-hosts remove");
             let net = core.remove_trusted_host(&actor, &network).await?;
             println!("no longer trusted: {net}");

@@ -202,16 +202,13 @@ impl Authenticator {
         let matches = stored
             .as_deref()
             .is_some_and(|s| bool::from(s.as_bytes().ct_eq(computed.as_bytes())));
-        match (matches, login) {
-            (true, Some(login)) => {
-                self.gate(meta, dialect, "basic", login.login(), login.pass_gates())
-                    .await
-            }
-            _ => {
-                self.fail(meta, dialect, Some(user), "wrong login or password")
-                    .await;
-                AuthOutcome::Challenge { stale: false }
-            }
+        if let (true, Some(login)) = (matches, login) {
+            self.gate(meta, dialect, "basic", login.login(), login.pass_gates())
+                .await
+        } else {
+            self.fail(meta, dialect, Some(user), "wrong login or password")
+                .await;
+            AuthOutcome::Challenge { stale: false }
         }
     }
 

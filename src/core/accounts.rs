@@ -98,13 +98,13 @@ pub(crate) fn check_refs(
 }
 
 fn check_username(values: &[(&'static str, Field)]) -> CoreResult<()> {
-    if let Some((_, Field::Str(name))) = values.iter().find(|(c, _)| *c == "username") {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(CoreError::invalid(
-                "username",
-                "must be non-empty, without spaces",
-            ));
-        }
+    if let Some((_, Field::Str(name))) = values.iter().find(|(c, _)| *c == "username")
+        && (name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(CoreError::invalid(
+            "username",
+            "must be non-empty, without spaces",
+        ));
     }
     Ok(())
 }
@@ -188,12 +188,12 @@ impl Core {
                 return Err(CoreError::Missing("i_routing_group".into()));
             }
             check_refs(tx, ACCOUNT_ATTRS, &values)?;
-            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username") {
-                if db::accounts::node_by_username(tx, username)?.is_some() {
-                    return Err(CoreError::Duplicate(format!(
-                        "an account with username '{username}' already exists"
-                    )));
-                }
+            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username")
+                && db::accounts::node_by_username(tx, username)?.is_some()
+            {
+                return Err(CoreError::Duplicate(format!(
+                    "an account with username '{username}' already exists"
+                )));
             }
             let contact_id = db::contacts::insert(tx, &contact)?;
             let by = actor.display_name();
@@ -206,7 +206,7 @@ impl Core {
                 ("updated_on", Field::Time(now)),
                 ("updated_by", Field::Str(by)),
             ]);
-            let id = db::accounts::insert(tx, row)?;
+            let id = db::accounts::insert(tx, &row)?;
             Ok(Done {
                 value: id,
                 target: format!("account:{id}"),
@@ -233,13 +233,12 @@ impl Core {
             let node = visible_account(tx, actor, &AccountKey::Id(id))?;
             permissions::may_manage_accounts(&actor.principal, Op::Edit)?;
             check_refs(tx, ACCOUNT_ATTRS, &values)?;
-            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username") {
-                if db::accounts::node_by_username(tx, username)?.is_some_and(|other| other.id != id)
-                {
-                    return Err(CoreError::Duplicate(format!(
-                        "an account with username '{username}' already exists"
-                    )));
-                }
+            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username")
+                && db::accounts::node_by_username(tx, username)?.is_some_and(|other| other.id != id)
+            {
+                return Err(CoreError::Duplicate(format!(
+                    "an account with username '{username}' already exists"
+                )));
             }
             let mut row = values;
             row.extend([

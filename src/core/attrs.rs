@@ -50,6 +50,19 @@ pub enum Kind {
     List,
 }
 
+impl Kind {
+    /// Whether nil is a valid value (it means "unset").
+    pub fn accepts_null(self) -> bool {
+        matches!(
+            self,
+            Self::OptText(_)
+                | Self::OptInt(..)
+                | Self::OptDouble
+                | Self::Ref { nullable: true, .. }
+        )
+    }
+}
+
 /// Reference tables a field may point into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefTable {
@@ -253,8 +266,10 @@ pub fn check(def: &AttrDef, value: &Field) -> Result<Field, CoreError> {
             format!("expected {expected}, got {}", describe(value)),
         )
     };
+    if *value == Field::Null && def.kind.accepts_null() {
+        return Ok(Field::Null);
+    }
     let checked = match (def.kind, value) {
-        (Kind::OptText(_), Field::Null) => Field::Null,
         (Kind::OptText(_), Field::Str(s)) if s.is_empty() => Field::Null,
         (Kind::Text(max) | Kind::OptText(max), Field::Str(s)) => {
             if s.len() > max {
@@ -299,7 +314,6 @@ pub fn check(def: &AttrDef, value: &Field) -> Result<Field, CoreError> {
             }
             Field::Int(*n)
         }
-        (Kind::OptInt(..) | Kind::OptDouble, Field::Null) => Field::Null,
         (Kind::Int(..) | Kind::OptInt(..), _) => return Err(bad("an integer")),
         (Kind::Double | Kind::OptDouble, Field::Double(_) | Field::Int(_)) => {
             let v = match value {
@@ -316,7 +330,6 @@ pub fn check(def: &AttrDef, value: &Field) -> Result<Field, CoreError> {
         (Kind::Flag, Field::Bool(b)) => Field::Int(i64::from(*b)),
         (Kind::Flag, Field::Int(n @ (0 | 1))) => Field::Int(*n),
         (Kind::Flag, _) => return Err(bad("a boolean or 0/1")),
-        (Kind::Ref { nullable: true, .. }, Field::Null) => Field::Null,
         (Kind::Ref { .. }, Field::Int(n)) if *n > 0 => Field::Int(*n),
         (Kind::Ref { table, nullable }, _) => {
             let null = if nullable { " or nil" } else { "" };

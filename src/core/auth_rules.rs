@@ -120,13 +120,13 @@ fn check(given: &Fields, creating: bool) -> CoreResult<Vec<(&'static str, Field)
         super::trusted_hosts::parse_network(ip)
             .map_err(|_| CoreError::invalid("remote_ip", format!("'{ip}' is not an IP address")))?;
     }
-    if let Some((_, Field::Double(cps))) = values.iter().find(|(c, _)| *c == "max_cps") {
-        if *cps < 0.0 {
-            return Err(CoreError::invalid(
-                "max_cps",
-                "must not be negative (nil is unlimited)",
-            ));
-        }
+    if let Some((_, Field::Double(cps))) = values.iter().find(|(c, _)| *c == "max_cps")
+        && *cps < 0.0
+    {
+        return Err(CoreError::invalid(
+            "max_cps",
+            "must not be negative (nil is unlimited)",
+        ));
     }
     Ok(values)
 }
@@ -284,10 +284,10 @@ impl Core {
         q: AuthRuleQuery,
     ) -> CoreResult<Vec<AuthRule>> {
         let checked = super::page(q.offset, q.limit).and_then(|page| {
-            if let Some(p) = q.protocol {
-                if !(1..=4).contains(&p) {
-                    return Err(CoreError::invalid("i_protocol", "must be from 1 to 4"));
-                }
+            if let Some(p) = q.protocol
+                && !(1..=4).contains(&p)
+            {
+                return Err(CoreError::invalid("i_protocol", "must be from 1 to 4"));
             }
             Ok(page)
         });

@@ -89,18 +89,17 @@ fn text(given: &Fields, name: &str) -> CoreResult<Option<String>> {
 /// Checks the login parameters and hashes passwords (slow: runs on a blocking thread).
 async fn login_change(given: &Fields, creating: bool) -> CoreResult<LoginChange> {
     let web_login = text(given, "web_login")?;
-    if let Some(login) = &web_login {
-        if login.is_empty()
+    if let Some(login) = &web_login
+        && (login.is_empty()
             || login.len() > 64
             || login
                 .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == ':')
-        {
-            return Err(CoreError::invalid(
-                "web_login",
-                "must be 1 to 64 characters without spaces or ':'",
-            ));
-        }
+                .any(|c| c.is_whitespace() || c.is_control() || c == ':'))
+    {
+        return Err(CoreError::invalid(
+            "web_login",
+            "must be 1 to 64 characters without spaces or ':'",
+        ));
     }
     let web_password = text(given, "web_password")?;
     if creating && web_password.is_none() {
@@ -160,42 +159,41 @@ fn apply_login(
     now: i64,
 ) -> CoreResult<()> {
     let existing = db::logins::of_customer(tx, customer_id)?;
-    let (login_id, mut login_name) = match existing {
-        Some((id, name, _)) => (id, name),
-        None => {
-            let name = change
-                .web_login
-                .clone()
-                .unwrap_or_else(|| default_login.to_string());
-            if db::logins::exists(tx, &name)? {
-                return Err(CoreError::Duplicate(format!(
-                    "web login '{name}' is already taken"
-                )));
-            }
-            (
-                db::logins::insert_for_customer(tx, &name, customer_id, now)?,
-                name,
-            )
+    let (login_id, mut login_name) = if let Some((id, name, _)) = existing {
+        (id, name)
+    } else {
+        let name = change
+            .web_login
+            .clone()
+            .unwrap_or_else(|| default_login.to_string());
+        if db::logins::exists(tx, &name)? {
+            return Err(CoreError::Duplicate(format!(
+                "web login '{name}' is already taken"
+            )));
         }
+        (
+            db::logins::insert_for_customer(tx, &name, customer_id, now)?,
+            name,
+        )
     };
-    if let Some(new_name) = &change.web_login {
-        if *new_name != login_name {
-            if db::logins::exists(tx, new_name)? {
-                return Err(CoreError::Duplicate(format!(
-                    "web login '{new_name}' is already taken"
-                )));
-            }
-            if change.api_password.is_none() {
-                // HA1 digests include the login name: a rename without a new password would
-                // leave API credentials that can never match.
-                return Err(CoreError::invalid(
-                    "web_login",
-                    "changing the login also needs a new api_password",
-                ));
-            }
-            db::logins::rename(tx, login_id, new_name, now)?;
-            login_name.clone_from(new_name);
+    if let Some(new_name) = &change.web_login
+        && *new_name != login_name
+    {
+        if db::logins::exists(tx, new_name)? {
+            return Err(CoreError::Duplicate(format!(
+                "web login '{new_name}' is already taken"
+            )));
         }
+        if change.api_password.is_none() {
+            // HA1 digests include the login name: a rename without a new password would
+            // leave API credentials that can never match.
+            return Err(CoreError::invalid(
+                "web_login",
+                "changing the login also needs a new api_password",
+            ));
+        }
+        db::logins::rename(tx, login_id, new_name, now)?;
+        login_name.clone_from(new_name);
     }
     if let Some(phc) = &change.web_password_phc {
         db::logins::set_web_password_hash(tx, login_id, phc, now)?;

@@ -79,10 +79,10 @@ impl Core {
                 Ok::<_, CoreError>(done.value)
             })
             .await;
-        if let Err(e) = &result {
-            if !matches!(e, CoreError::Storage(_) | CoreError::StorageFull) {
-                self.audit_refusal(actor, event, e).await;
-            }
+        if let Err(e) = &result
+            && !matches!(e, CoreError::Storage(_) | CoreError::StorageFull)
+        {
+            self.audit_refusal(actor, event, e).await;
         }
         result
     }
@@ -94,10 +94,10 @@ impl Core {
         F: FnOnce(&Conn<'_>) -> CoreResult<T> + Send + 'static,
     {
         let result = self.db.read(read).await;
-        if let Err(e) = &result {
-            if e.is_refusal() {
-                self.audit_refusal(actor, event, e).await;
-            }
+        if let Err(e) = &result
+            && e.is_refusal()
+        {
+            self.audit_refusal(actor, event, e).await;
         }
         result
     }

@@ -47,8 +47,8 @@ pub fn node_by_username(conn: &Conn<'_>, username: &str) -> DbResult<Option<Acco
         .optional()?)
 }
 
-pub fn insert(tx: &WriteTx<'_>, values: Vec<(&'static str, Field)>) -> DbResult<i64> {
-    fields::insert(tx, "subscribers", &values)
+pub fn insert(tx: &WriteTx<'_>, values: &[(&'static str, Field)]) -> DbResult<i64> {
+    fields::insert(tx, "subscribers", values)
 }
 
 pub fn update(tx: &WriteTx<'_>, id: i64, values: &[(&'static str, Field)]) -> DbResult<()> {

@@ -91,7 +91,6 @@ pub fn from_sql(def: &AttrDef, value: ValueRef<'_>) -> DbResult<Field> {
                 .map_err(|e| DbError::Corrupt(format!("{}: {e}", def.column)))?;
             Field::StrList(items)
         }
-        (Kind::Double | Kind::OptDouble, ValueRef::Real(d)) => Field::Double(d),
         #[allow(clippy::cast_precision_loss)]
         (Kind::Double | Kind::OptDouble, ValueRef::Integer(n)) => Field::Double(n as f64),
         (_, ValueRef::Integer(n)) => Field::Int(n),

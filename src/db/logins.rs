@@ -6,6 +6,7 @@ use super::{Conn, DbResult, WriteTx};
 
 /// What authentication and the API gates need to know about a login, in one query.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // one row of flags, read in one query
 pub struct ApiLoginRow {
     pub login_id: i64,
     pub login: String,
@@ -51,7 +52,7 @@ pub fn find_customer_login(conn: &Conn<'_>, login: &str) -> DbResult<Option<ApiL
         .optional()?)
 }
 
-/// The login of a customer, if it has one: (id, login name, allow_api_calls).
+/// The login of a customer, if it has one: (id, login name, `allow_api_calls`).
 pub fn of_customer(conn: &Conn<'_>, customer_id: i64) -> DbResult<Option<(i64, String, bool)>> {
     Ok(conn
         .sql()

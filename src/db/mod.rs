@@ -1,4 +1,4 @@
-//! Storage: one SQLite file in WAL mode. Reads come from a pool of read-only connections, each on
+//! Storage: one `SQLite` file in WAL mode. Reads come from a pool of read-only connections, each on
 //! a blocking thread. Writes go to a single writer thread that owns one connection and batches
 //! whatever jobs are waiting into one transaction (group commit): one fsync serves the whole batch,
 //! and each job runs inside its own savepoint so one job's failure undoes only that job.
@@ -216,7 +216,7 @@ fn run_writer(conn: &Connection, jobs: &crossbeam_channel::Receiver<WriteJob>) {
         let deliveries = run_batch(conn, batch.drain(..));
         let committed = commit(conn);
         for deliver in deliveries {
-            deliver(committed.as_ref().map(|()| ()).map_err(clone_error));
+            deliver(committed.as_ref().map_err(clone_error).copied());
         }
     }
 }

@@ -86,7 +86,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 /// Opens the data directory and the database, bootstraps root on first start, and returns the
 /// core. Prints the generated root password once.
-pub async fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
+pub fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
     let db_path = config.data_dir.join("switchyard.db");
     let db = Db::open(&db_path, 8)
@@ -134,7 +134,7 @@ async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
 /// Runs the server until `shutdown` resolves, then finishes requests in flight.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
-    let core = open_core(&config, clock.clone()).await?;
+    let core = open_core(&config, clock.clone())?;
     bootstrap(&core, &config.data_dir).await?;
 
     let (cert, key) = match (&config.tls_cert, &config.tls_key) {
@@ -206,13 +206,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     for l in loops {
         let _ = l.await;
     }
-    if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if let Ok(graceful) = Arc::try_unwrap(graceful)
+        && tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
             .is_err()
-        {
-            tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
-        }
+    {
+        tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
     }
     Ok(())
 }
@@ -269,14 +268,9 @@ async fn accept_loop(
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT);
-            match tls {
-                Some(acceptor) => {
-                    let stream = match tokio::time::timeout(
-                        HANDSHAKE_TIMEOUT,
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
+            if let Some(acceptor) = tls {
+                let stream =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -287,13 +281,11 @@ async fn accept_loop(
                             return;
                         }
                     };
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let _ = watcher.watch(conn.into_owned()).await;
+            } else {
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let _ = watcher.watch(conn.into_owned()).await;
             }
         });
     }

@@ -155,7 +155,7 @@ impl Args {
             .ok_or_else(|| Fault::new(400, format!("missing required parameter '{name}'")))
     }
 
-    /// An optional integer (offset, limit, i_protocol).
+    /// An optional integer (offset, limit, `i_protocol`).
     pub fn int(&mut self, name: &str) -> Result<Option<i64>, Fault> {
         match self.take(name) {
             None | Some(Value::Nil) => Ok(None),

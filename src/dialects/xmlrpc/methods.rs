@@ -314,7 +314,7 @@ async fn get_account_info(ctx: &Ctx<'_>, mut args: Args) -> Reply {
     let mut out: BTreeMap<String, Value> = pairs(&view.attrs).chain(pairs(&view.contact)).collect();
     // Sippy shows the balance negated in getAccountInfo (but not in listAccounts).
     if let Some(Value::Double(b)) = out.get_mut("balance") {
-        *b = -*b;
+        *b = 0.0 - *b;
     }
     let s = view.stamps;
     let date = |ms: Option<i64>| ms.map_or(Value::Nil, |ms| Value::Str(sippy_date(ms)));
@@ -427,7 +427,7 @@ async fn get_customer_info(ctx: &Ctx<'_>, mut args: Args) -> Reply {
         pairs(&view.attrs).chain(pairs(&view.contact)).collect();
     // Sippy shows the balance negated in getCustomerInfo (but not in listCustomers).
     if let Some(Value::Double(b)) = customer.get_mut("balance") {
-        *b = -*b;
+        *b = 0.0 - *b;
     }
     customer.extend([
         ("i_customer".into(), Value::Int(view.id)),

@@ -93,13 +93,13 @@ pub async fn endpoint(
     }
 }
 
-fn challenge(state: &AppState, stale: bool) -> Response {
+fn challenge(state: &AppState, is_stale: bool) -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,
         "authentication required: HTTP Digest with the Web Login and API Password\n",
     )
         .into_response();
-    for value in state.auth.challenges(stale) {
+    for value in state.auth.challenges(is_stale) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::WWW_AUTHENTICATE, v);
         }
@@ -233,15 +233,13 @@ fn capabilities() -> Value {
 /// `system.multicall`: success is a one-element array, failure a fault struct, in order.
 async fn multicall(ctx: &Ctx<'_>, params: Vec<Value>) -> Result<Value, Fault> {
     const MAX_CALLS: usize = 1000;
-    let calls = match params.into_iter().next() {
-        Some(Value::Array(calls)) => calls,
-        _ => {
-            return Err(Fault::new(
-                INVALID_PARAMS,
-                "system.multicall takes one array of calls",
-            ));
-        }
+    let Some(Value::Array(calls)) = params.into_iter().next() else {
+        return Err(Fault::new(
+            INVALID_PARAMS,
+            "system.multicall takes one array of calls",
+        ));
     };
+
     if calls.len() > MAX_CALLS {
         return Err(Fault::new(
             INVALID_PARAMS,
@@ -279,7 +277,7 @@ async fn multicall(ctx: &Ctx<'_>, params: Vec<Value>) -> Result<Value, Fault> {
     Ok(Value::Array(results))
 }
 
-/// Applies a trusted caller's `audit_info` (user_ip, user_agent, action_by); members it leaves
+/// Applies a trusted caller's `audit_info` (`user_ip`, `user_agent`, `action_by`); members it leaves
 /// out keep the values of the trusted request itself.
 fn apply_audit_info(
     actor: &mut crate::core::actor::Actor,

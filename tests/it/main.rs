@@ -1,0 +1,4 @@
+//! The one integration-test binary: every test drives the real server with real clients.
+
+mod common;
+mod xmlrpc_errors;
