@@ -14,6 +14,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub https: String,
     pub http: String,
+    /// What the server printed on stdout before it was listening.
+    pub printed: Vec<String>,
     child: Child,
 }
 
@@ -26,26 +28,44 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-impl TestApp {
-    /// Starts a server with HTTPS and plain HTTP on loopback ports chosen by the kernel.
-    pub fn spawn() -> Self {
-        Self::spawn_in(tempfile::tempdir().expect("temp dir"), &[])
-    }
+/// How to start a server; `TestApp::spawn()` takes the defaults.
+pub struct Launch {
+    pub dir: Option<tempfile::TempDir>,
+    pub http_listen: &'static str,
+    pub root_password: Option<&'static str>,
+    pub args: Vec<String>,
+}
 
-    /// Starts a server on an existing data directory.
-    pub fn spawn_in(dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
-        let mut child = Command::new(binary())
-            .args(["serve", "--data-dir"])
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            http_listen: "127.0.0.1:0",
+            root_password: Some(ROOT_PASSWORD),
+            args: Vec::new(),
+        }
+    }
+}
+
+impl Launch {
+    pub fn spawn(self) -> TestApp {
+        let dir = self
+            .dir
+            .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        let mut cmd = Command::new(binary());
+        cmd.args(["serve", "--data-dir"])
             .arg(dir.path())
-            .args(["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
-            .args(extra_args)
-            .env("SWITCHYARD_ROOT_PASSWORD", ROOT_PASSWORD)
+            .args(["--listen", "127.0.0.1:0", "--http-listen", self.http_listen])
+            .args(&self.args)
             .env("SWITCHYARD_LOG", "warn")
             .env_remove("SWITCHYARD_CONFIG")
+            .env_remove("SWITCHYARD_ROOT_PASSWORD")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start switchyard");
+            .stderr(Stdio::inherit());
+        if let Some(pw) = self.root_password {
+            cmd.env("SWITCHYARD_ROOT_PASSWORD", pw);
+        }
+        let mut child = cmd.spawn().expect("start switchyard");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -55,23 +75,33 @@ impl TestApp {
                 }
             }
         });
-        let (mut https, mut http) = (None, None);
+        let (mut https, mut http, mut printed) = (None, None, Vec::new());
         while https.is_none() || http.is_none() {
             let line = rx
-                .recv_timeout(Duration::from_mins(1))
+                .recv_timeout(Duration::from_secs(60))
                 .expect("server did not start");
             if let Some(addr) = line.strip_prefix("switchyard: listening on https://") {
                 https = Some(format!("https://{addr}"));
             } else if let Some(addr) = line.strip_prefix("switchyard: listening on http://") {
                 http = Some(format!("http://{addr}"));
+            } else {
+                printed.push(line);
             }
         }
-        Self {
+        TestApp {
             dir,
             https: https.unwrap_or_default(),
             http: http.unwrap_or_default(),
+            printed,
             child,
         }
+    }
+}
+
+impl TestApp {
+    /// Starts a server with HTTPS and plain HTTP on loopback ports chosen by the kernel.
+    pub fn spawn() -> Self {
+        Launch::default().spawn()
     }
 
     pub fn data_dir(&self) -> &Path {

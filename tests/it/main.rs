@@ -1,4 +1,6 @@
 //! The one integration-test binary: every test drives the real server with real clients.
 
 mod common;
+mod server;
+mod trusted_hosts;
 mod xmlrpc_errors;
