@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine, then runs every check and test.
+# This is the project's one test command (README.md); CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Real clients the integration tests drive: curl, openssl, Perl LWP with RPC::XML, Python with
+# requests and httplib2.
+apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+python3 -c 'import requests, httplib2' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check requests httplib2 \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages requests httplib2
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets
