@@ -193,3 +193,6 @@ impl Core {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;

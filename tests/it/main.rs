@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test drives the real server with real clients.
 
+mod audit;
 mod auth_digest;
 mod common;
 mod server;

@@ -1,0 +1,263 @@
+//! Core behaviour tested in-process against a real SQLite file.
+
+use std::sync::Arc;
+
+use super::actor::{Actor, Principal};
+use super::attrs::{Field, Fields};
+use super::audit::AuditFilter;
+use super::{Core, CoreError};
+use crate::auth::digest::{Algorithm, ha1};
+use crate::clock::ManualClock;
+use crate::db::Db;
+
+async fn core() -> (Core, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db"), 4).unwrap();
+    let core = Core::new(
+        db,
+        Arc::new(ManualClock::new(1_700_000_000_000)),
+        "switchyard".into(),
+    );
+    core.bootstrap(Some("rootpw".into())).await.unwrap();
+    (core, dir)
+}
+
+fn trusted() -> Actor {
+    let mut actor = Actor::operator("test");
+    actor.principal = Principal::Trusted;
+    actor
+}
+
+fn account(name: &str) -> Fields {
+    let s = |v: &str| Field::Str(v.into());
+    [
+        ("username", s(name)),
+        ("web_password", s("w")),
+        ("authname", s(name)),
+        ("voip_password", s("v")),
+        ("translation_rule", s("")),
+        ("cli_translation_rule", s("")),
+        ("cpe_number", s("")),
+        ("vm_password", s("1")),
+        ("i_lang", s("en")),
+        ("payment_currency", s("USD")),
+        ("max_sessions", Field::Int(-1)),
+        ("max_credit_time", Field::Int(-1)),
+        ("i_billing_plan", Field::Int(1)),
+        ("i_time_zone", Field::Int(1)),
+        ("vm_enabled", Field::Int(0)),
+        ("blocked", Field::Bool(false)),
+        ("payment_method", Field::Int(1)),
+        ("i_export_type", Field::Int(1)),
+        ("credit_limit", Field::Double(0.0)),
+        ("balance", Field::Int(0)),
+        ("i_routing_group", Field::Int(1)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+async fn login_actor(core: &Core, login: &str) -> Actor {
+    let found = core.find_api_login(login).await.unwrap().unwrap();
+    let principal = Principal::Login(found.pass_gates().unwrap());
+    Actor {
+        principal,
+        ..Actor::operator("test")
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creates_commit_together_with_one_audit_row_each() {
+    let (core, _dir) = core().await;
+    let actor = trusted();
+    let creates = (0..200).map(|i| {
+        let (core, actor) = (core.clone(), actor.clone());
+        tokio::spawn(async move {
+            core.create_account(&actor, Some(1), account(&format!("u{i}")))
+                .await
+        })
+    });
+    let mut ids = Vec::new();
+    for handle in creates {
+        ids.push(handle.await.unwrap().unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    let filter = AuditFilter {
+        method: None,
+        limit: 1000,
+        ..AuditFilter::default()
+    };
+    let rows = core.audit_log(&actor, filter).await.unwrap();
+    assert_eq!(rows.iter().filter(|r| r.event == 1100).count(), 200);
+}
+
+#[tokio::test]
+async fn root_password_is_kept_as_digests_only() {
+    let (core, _dir) = core().await;
+    let root = core.find_api_login("root").await.unwrap().unwrap();
+    let (md5, sha) = root.ha1("switchyard").unwrap();
+    assert_eq!(md5, ha1(Algorithm::Md5, "root", "switchyard", "rootpw"));
+    assert_eq!(sha, ha1(Algorithm::Sha256, "root", "switchyard", "rootpw"));
+    assert!(root.ha1("other-realm").is_none());
+}
+
+#[tokio::test]
+async fn gates_and_scope() {
+    let (core, _dir) = core().await;
+    let root = login_actor(&core, "root").await;
+    let new_customer = |name: &str, extra: &[(&str, Field)]| {
+        let mut f: Fields = [
+            ("name".to_string(), Field::Str(name.into())),
+            ("web_password".to_string(), Field::Str("pw".into())),
+            ("api_password".to_string(), Field::Str("api".into())),
+            ("i_tariff".to_string(), Field::Null),
+        ]
+        .into_iter()
+        .collect();
+        f.extend(extra.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+        f
+    };
+    let a = core
+        .create_customer(&root, None, new_customer("A", &[]))
+        .await
+        .unwrap();
+    // Both switches off by default.
+    let gate = core
+        .find_api_login("A")
+        .await
+        .unwrap()
+        .unwrap()
+        .pass_gates()
+        .unwrap_err();
+    assert!(gate.contains("Allow API Calls"), "{gate}");
+    let on = |k: &str| {
+        [(k.to_string(), Field::Int(1))]
+            .into_iter()
+            .collect::<Fields>()
+    };
+    core.update_customer(&root, a, on("api_access"))
+        .await
+        .unwrap();
+    let gate = core
+        .find_api_login("A")
+        .await
+        .unwrap()
+        .unwrap()
+        .pass_gates()
+        .unwrap_err();
+    assert!(gate.contains("API permission box"), "{gate}");
+    core.update_customer(&root, a, on("api_permission"))
+        .await
+        .unwrap();
+    let a_actor = login_actor(&core, "A").await;
+
+    // A may not tick its own box, nor raise its own limits.
+    let err = core
+        .update_customer(&a_actor, a, on("api_permission"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err}");
+    let err = core
+        .update_customer(&a_actor, a, on("customers_mgmt"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err}");
+
+    // A's sub-customer B and B's account are in A's scope; root's account is not.
+    let b = core
+        .create_customer(
+            &a_actor,
+            None,
+            new_customer("B", &[("api_access", Field::Int(1))]),
+        )
+        .await
+        .unwrap();
+    let mut b_account = account("b-acct");
+    b_account.remove("i_routing_group");
+    let b_acct = core
+        .create_account(&a_actor, Some(b), b_account)
+        .await
+        .unwrap();
+    let root_acct = core
+        .create_account(&root, None, account("root-acct"))
+        .await
+        .unwrap();
+    assert!(
+        core.get_account(&a_actor, super::accounts::AccountKey::Id(b_acct))
+            .await
+            .is_ok()
+    );
+    let err = core
+        .get_account(&a_actor, super::accounts::AccountKey::Id(root_acct))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::OutOfScope(_)));
+    assert_eq!(
+        err.to_string(),
+        format!("account {root_acct} not found"),
+        "indistinguishable"
+    );
+    let err = core
+        .list_accounts(&a_actor, Some(1), None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::OutOfScope(_)));
+
+    // B's login is gated by A's API permission box for it.
+    assert!(
+        core.find_api_login("B")
+            .await
+            .unwrap()
+            .unwrap()
+            .pass_gates()
+            .is_err()
+    );
+    core.update_customer(&a_actor, b, on("api_permission"))
+        .await
+        .unwrap();
+    let b_actor = login_actor(&core, "B").await;
+    let err = core
+        .get_customer(&b_actor, super::customers::CustomerKey::Id(a))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::OutOfScope(_)));
+    // B cannot delete itself; A cannot delete B while B has an account.
+    assert!(matches!(
+        core.delete_customer(&b_actor, b).await.unwrap_err(),
+        CoreError::Forbidden(_)
+    ));
+    assert!(matches!(
+        core.delete_customer(&a_actor, b).await.unwrap_err(),
+        CoreError::Conflict(_)
+    ));
+    core.delete_account(&a_actor, b_acct).await.unwrap();
+    core.delete_customer(&a_actor, b).await.unwrap();
+}
+
+#[tokio::test]
+async fn account_management_bits_are_enforced() {
+    let (core, _dir) = core().await;
+    let root = login_actor(&core, "root").await;
+    let fields: Fields = [
+        ("name", Field::Str("Limited".into())),
+        ("web_password", Field::Str("pw".into())),
+        ("api_password", Field::Str("api".into())),
+        ("i_tariff", Field::Null),
+        ("api_access", Field::Bool(true)),
+        ("api_permission", Field::Bool(true)),
+        ("accounts_mgmt", Field::Int(1)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    core.create_customer(&root, None, fields).await.unwrap();
+    let limited = login_actor(&core, "Limited").await;
+    let mut a = account("l1");
+    a.remove("i_routing_group");
+    let id = core.create_account(&limited, None, a).await.unwrap();
+    let err = core.delete_account(&limited, id).await.unwrap_err();
+    assert!(err.to_string().contains("accounts_mgmt"), "{err}");
+}
