@@ -1,6 +1,7 @@
 //! The test harness: starts the real `switchyard` binary on port 0 with a temporary data
 //! directory, and runs real clients (curl, Python, Perl) against it.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -78,7 +79,7 @@ impl Launch {
         let (mut https, mut http, mut printed) = (None, None, Vec::new());
         while https.is_none() || http.is_none() {
             let line = rx
-                .recv_timeout(Duration::from_secs(60))
+                .recv_timeout(Duration::from_mins(1))
                 .expect("server did not start");
             if let Some(addr) = line.strip_prefix("switchyard: listening on https://") {
                 https = Some(format!("https://{addr}"));
@@ -142,10 +143,6 @@ impl TestApp {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         (status, dir)
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for TestApp {
@@ -192,10 +189,15 @@ pub fn curl_post(url: &str, user: Option<(&str, &str)>, body: &str) -> (u16, Str
 
 /// A methodCall with one struct parameter whose members are given as raw XML-RPC values.
 pub fn call_xml(method: &str, members: &[(&str, &str)]) -> String {
-    let members: String = members
+    let members = members
         .iter()
-        .map(|(name, value)| format!("<member><name>{name}</name><value>{value}</value></member>"))
-        .collect();
+        .fold(String::new(), |mut out, (name, value)| {
+            let _ = write!(
+                out,
+                "<member><name>{name}</name><value>{value}</value></member>"
+            );
+            out
+        });
     format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params><param>\
          <value><struct>{members}</struct></value></param></params></methodCall>"

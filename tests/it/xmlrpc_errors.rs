@@ -198,15 +198,13 @@ fn bad_parameters_change_nothing() {
         "nothing was created or deleted"
     );
     // A multicall whose second call fails keeps the first call's change and reports both.
-    let multicall = format!(
-        "<methodCall><methodName>system.multicall</methodName><params><param><value><array><data>\
+    let multicall = "<methodCall><methodName>system.multicall</methodName><params><param><value><array><data>\
          <value><struct><member><name>methodName</name><value>blockAccount</value></member>\
          <member><name>params</name><value><array><data><value><struct><member><name>i_account</name><value><int>1</int></value></member></struct></value></data></array></value></member></struct></value>\
          <value><struct><member><name>methodName</name><value>system.multicall</value></member>\
          <member><name>params</name><value><array><data/></array></value></member></struct></value>\
-         </data></array></value></param></params></methodCall>"
-    );
-    let (_, reply) = curl_post(&app.xmlrpc_http(), ROOT, &multicall);
+         </data></array></value></param></params></methodCall>";
+    let (_, reply) = curl_post(&app.xmlrpc_http(), ROOT, multicall);
     assert!(
         reply.contains("<name>result</name><value><string>OK</string>"),
         "{reply}"
