@@ -4,7 +4,9 @@
 
 pub mod digest;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
 
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
@@ -59,17 +61,61 @@ pub enum AuthOutcome {
     Challenge { stale: bool },
     /// Credentials were right but an API gate is closed: answer in the dialect's own way.
     Refused { reason: String },
+    /// Too many failed attempts from this address: answer 429 without checking.
+    Throttled { retry_after_secs: u64 },
+}
+
+/// Failed authentications allowed per address within [`FAILURE_WINDOW_MILLIS`].
+const MAX_FAILURES: u32 = 20;
+const FAILURE_WINDOW_MILLIS: i64 = 60_000;
+/// Addresses tracked at most; expired windows are dropped first.
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+/// Counts failed authentications per address in fixed windows, so password guessing is slowed
+/// to [`MAX_FAILURES`] a minute per address. In memory: per instance, like nonce counts.
+#[derive(Default)]
+struct FailureThrottle(Mutex<HashMap<IpAddr, (i64, u32)>>);
+
+impl FailureThrottle {
+    /// Seconds until `ip` may try again, if it is throttled now.
+    fn blocked(&self, ip: IpAddr, now: i64) -> Option<u64> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (start, count) = *map.get(&ip)?;
+        let ends = start + FAILURE_WINDOW_MILLIS;
+        (count >= MAX_FAILURES && now < ends)
+            .then(|| u64::try_from((ends - now) / 1000 + 1).unwrap_or(1))
+    }
+
+    fn record(&self, ip: IpAddr, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED_ADDRESSES && !map.contains_key(&ip) {
+            map.retain(|_, (start, _)| now < *start + FAILURE_WINDOW_MILLIS);
+            if map.len() >= MAX_TRACKED_ADDRESSES {
+                return;
+            }
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now >= entry.0 + FAILURE_WINDOW_MILLIS {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
 }
 
 /// Authenticates requests for the API dialects.
 pub struct Authenticator {
     core: Core,
     digest: DigestAuthority,
+    failures: FailureThrottle,
 }
 
 impl Authenticator {
     pub fn new(core: Core, digest: DigestAuthority) -> Self {
-        Self { core, digest }
+        Self {
+            core,
+            digest,
+            failures: FailureThrottle::default(),
+        }
     }
 
     /// `WWW-Authenticate` values for a 401: Digest challenges (SHA-256, then MD5).
@@ -102,6 +148,9 @@ impl Authenticator {
             }
             return AuthOutcome::Challenge { stale: false };
         };
+        if let Some(retry_after_secs) = self.failures.blocked(meta.peer, self.core.now()) {
+            return AuthOutcome::Throttled { retry_after_secs };
+        }
         let scheme = header.split_whitespace().next().unwrap_or_default();
         if scheme.eq_ignore_ascii_case("basic") {
             return self.basic(meta, header, dialect).await;
@@ -243,9 +292,42 @@ impl Authenticator {
         claimed: Option<&str>,
         reason: &str,
     ) {
+        self.failures.record(meta.peer, self.core.now());
         let claimed_login = claimed.map(|c| c.chars().take(64).collect());
         let mut actor = meta.actor(Principal::Anonymous { claimed_login }, "none", dialect);
         actor.method = format!("{} {}", meta.method, meta.uri);
         self.core.record_failed_auth(&actor, reason).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_throttled_per_address_and_window() {
+        let throttle = FailureThrottle::default();
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(throttle.blocked(a, 1_000), None);
+            throttle.record(a, 1_000);
+        }
+        assert_eq!(throttle.blocked(a, 1_000), Some(61));
+        assert_eq!(
+            throttle.blocked(b, 1_000),
+            None,
+            "other addresses are unaffected"
+        );
+        assert_eq!(
+            throttle.blocked(a, 1_000 + FAILURE_WINDOW_MILLIS),
+            None,
+            "the window ends"
+        );
+        throttle.record(a, 1_000 + FAILURE_WINDOW_MILLIS);
+        assert_eq!(
+            throttle.blocked(a, 2_000 + FAILURE_WINDOW_MILLIS),
+            None,
+            "a fresh window"
+        );
     }
 }

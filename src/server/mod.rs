@@ -1,6 +1,7 @@
 //! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
 //! connection's task, under a timeout), the route table and the middleware layers.
 
+pub mod pages;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub core: Core,
     pub auth: Authenticator,
     pub xml_limits: xmlrpc::codec::Limits,
+    /// SHA-256 fingerprint of the served certificate, colon-separated hex.
+    pub tls_fingerprint: String,
 }
 
 /// The one list of mounts.
@@ -62,6 +65,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
     Router::new()
         .route("/xmlapi/xmlapi", any(xmlrpc::endpoint))
         .route("/healthz", get(healthz))
+        .route("/", get(pages::index))
+        .route("/static/switchyard.css", get(pages::stylesheet))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -142,6 +147,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         (None, None) => tls::ensure_self_signed(&config.data_dir, &config.tls_names)?,
         _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
     };
+    let tls_fingerprint = tls::fingerprint(&cert)?;
     let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key)?);
 
     let key = core
@@ -161,6 +167,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         auth: Authenticator::new(core.clone(), digest),
         core,
         xml_limits: xmlrpc::codec::Limits::default(),
+        tls_fingerprint,
     });
     let app = router(state, &config);
 

@@ -93,3 +93,19 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConf
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// The SHA-256 fingerprint of the first certificate in a PEM file, as colon-separated hex.
+pub fn fingerprint(cert_path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let cert = CertificateDer::pem_file_iter(cert_path)
+        .with_context(|| format!("cannot read TLS certificate {}", cert_path.display()))?
+        .next()
+        .with_context(|| format!("{} holds no certificate", cert_path.display()))?
+        .with_context(|| format!("{} is not a PEM certificate file", cert_path.display()))?;
+    let digest = sha2::Sha256::digest(cert.as_ref());
+    Ok(digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}

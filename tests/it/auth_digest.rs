@@ -155,3 +155,29 @@ fn basic_only_over_tls() {
         "no clear-text passwords over plain HTTP"
     );
 }
+
+#[test]
+fn password_guessing_is_throttled_per_address() {
+    let app = Launch::default().spawn();
+    let url = app.xmlrpc_http();
+    let body = call_xml("listCustomers", &[]);
+    let (_, headers, _) = post(&url, None, &body);
+    let nonce = nonce_of(&headers);
+    let mut statuses = Vec::new();
+    for nc in 1..=21 {
+        let auth = authorization(Algorithm::Md5, "guess", &nonce, nc, "/xmlapi/xmlapi");
+        statuses.push(post(&url, Some(&auth), &body).0);
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[20], 429, "{statuses:?}");
+    // Even the right password waits out the window; the server keeps serving everyone else.
+    let auth = authorization(Algorithm::Md5, ROOT_PASSWORD, &nonce, 30, "/xmlapi/xmlapi");
+    let (status, headers, _) = post(&url, Some(&auth), &body);
+    assert_eq!(status, 429);
+    assert!(
+        headers.to_ascii_lowercase().contains("retry-after:"),
+        "{headers}"
+    );
+    let (code, out, _) = run(Command::new("curl").args(["-s", &format!("{}/healthz", app.http)]));
+    assert_eq!((code, out.as_str()), (0, "ok\n"));
+}

@@ -197,3 +197,25 @@ fn a_corrupt_database_is_refused_and_kept() {
         b"this is not a database, and must not be overwritten"
     );
 }
+
+#[test]
+fn landing_page_lists_endpoints_and_the_certificate_fingerprint() {
+    let app = TestApp::spawn();
+    let (code, page, err) = https_get(&format!("{}/", app.https), &app.ca_file());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        page.contains("/xmlapi/xmlapi") && page.contains("/healthz"),
+        "{page}"
+    );
+    let (_, openssl, _) = run(Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(app.ca_file()));
+    let expected = openssl.trim().rsplit('=').next().unwrap().to_string();
+    assert!(page.contains(&expected), "{expected} not in {page}");
+    let (code, css, _) = https_get(
+        &format!("{}/static/switchyard.css", app.https),
+        &app.ca_file(),
+    );
+    assert_eq!(code, 0);
+    assert!(css.contains("font-family"));
+}

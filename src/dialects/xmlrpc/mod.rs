@@ -77,6 +77,16 @@ pub async fn endpoint(
         } => (principal, auth_method),
         AuthOutcome::Challenge { stale } => return challenge(&state, stale),
         AuthOutcome::Refused { reason } => return fault_response(&Fault::new(403, reason)),
+        AuthOutcome::Throttled { retry_after_secs } => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                format!(
+                    "too many failed logins from your address; retry in {retry_after_secs} s\n"
+                ),
+            )
+                .into_response();
+        }
     };
     let call = match codec::parse_method_call(&body, &state.xml_limits) {
         Ok(call) => call,
