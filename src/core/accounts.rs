@@ -109,6 +109,33 @@ fn check_username(values: &[(&'static str, Field)]) -> CoreResult<()> {
     Ok(())
 }
 
+/// An account's checked columns and its contact's.
+type CheckedAccount = (Vec<(&'static str, Field)>, Vec<(&'static str, Field)>);
+
+fn check_account_fields(given: &Fields, creating: bool) -> CoreResult<CheckedAccount> {
+    attrs::refuse_unknown(given, &[ACCOUNT_ATTRS, CONTACT_ATTRS], &[])?;
+    let values = attrs::check_all(ACCOUNT_ATTRS, given, creating)?;
+    check_username(&values)?;
+    Ok((values, attrs::check_all(CONTACT_ATTRS, given, creating)?))
+}
+
+/// Refuses a user name that an account other than `except` already has.
+fn ensure_username_free(
+    conn: &Conn<'_>,
+    values: &[(&'static str, Field)],
+    except: Option<i64>,
+) -> CoreResult<()> {
+    if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username")
+        && db::accounts::node_by_username(conn, username)?
+            .is_some_and(|other| Some(other.id) != except)
+    {
+        return Err(CoreError::Duplicate(format!(
+            "an account with username '{username}' already exists"
+        )));
+    }
+    Ok(())
+}
+
 /// Finds an account the principal may see; one it may not see is answered as not found.
 pub(crate) fn visible_account(
     conn: &Conn<'_>,
@@ -158,13 +185,7 @@ impl Core {
         owner: Option<i64>,
         given: Fields,
     ) -> CoreResult<i64> {
-        let checked = attrs::refuse_unknown(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS], &[])
-            .and_then(|()| attrs::check_all(ACCOUNT_ATTRS, &given, true))
-            .and_then(|values| Ok((values, attrs::check_all(CONTACT_ATTRS, &given, true)?)))
-            .and_then(|(values, contact)| {
-                check_username(&values)?;
-                Ok((values, contact))
-            });
+        let checked = check_account_fields(&given, true);
         let (values, contact) = match checked {
             Ok(v) => v,
             Err(e) => return self.refuse(actor, Event::AccountCreated, e).await,
@@ -188,13 +209,7 @@ impl Core {
                 return Err(CoreError::Missing("i_routing_group".into()));
             }
             check_refs(tx, ACCOUNT_ATTRS, &values)?;
-            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username")
-                && db::accounts::node_by_username(tx, username)?.is_some()
-            {
-                return Err(CoreError::Duplicate(format!(
-                    "an account with username '{username}' already exists"
-                )));
-            }
+            ensure_username_free(tx, &values, None)?;
             let contact_id = db::contacts::insert(tx, &contact)?;
             let by = actor.display_name();
             let mut row = values;
@@ -218,13 +233,7 @@ impl Core {
 
     /// Changes the given attributes of an account.
     pub async fn update_account(&self, actor: &Actor, id: i64, given: Fields) -> CoreResult<()> {
-        let checked = attrs::refuse_unknown(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS], &[])
-            .and_then(|()| attrs::check_all(ACCOUNT_ATTRS, &given, false))
-            .and_then(|values| Ok((values, attrs::check_all(CONTACT_ATTRS, &given, false)?)))
-            .and_then(|(values, contact)| {
-                check_username(&values)?;
-                Ok((values, contact))
-            });
+        let checked = check_account_fields(&given, false);
         let (values, contact) = match checked {
             Ok(v) => v,
             Err(e) => return self.refuse(actor, Event::AccountUpdated, e).await,
@@ -233,13 +242,7 @@ impl Core {
             let node = visible_account(tx, actor, &AccountKey::Id(id))?;
             permissions::may_manage_accounts(&actor.principal, Op::Edit)?;
             check_refs(tx, ACCOUNT_ATTRS, &values)?;
-            if let Some((_, Field::Str(username))) = values.iter().find(|(c, _)| *c == "username")
-                && db::accounts::node_by_username(tx, username)?.is_some_and(|other| other.id != id)
-            {
-                return Err(CoreError::Duplicate(format!(
-                    "an account with username '{username}' already exists"
-                )));
-            }
+            ensure_username_free(tx, &values, Some(id))?;
             let mut row = values;
             row.extend([
                 ("updated_on", Field::Time(now)),

@@ -120,7 +120,12 @@ const fn secret(name: &'static str, kind: Kind, presence: Presence) -> AttrDef {
     }
 }
 
-const fn renamed(name: &'static str, column: &'static str, kind: Kind, p: Presence) -> AttrDef {
+pub(crate) const fn renamed(
+    name: &'static str,
+    column: &'static str,
+    kind: Kind,
+    p: Presence,
+) -> AttrDef {
     AttrDef {
         name,
         column,
@@ -128,6 +133,11 @@ const fn renamed(name: &'static str, column: &'static str, kind: Kind, p: Presen
         presence: p,
         secret: false,
     }
+}
+
+/// A reference to a row of `table`, nullable or not.
+pub(crate) const fn reference(table: RefTable, nullable: bool) -> Kind {
+    Kind::Ref { table, nullable }
 }
 
 use Presence::{Optional, Required};
@@ -154,19 +164,13 @@ pub const ACCOUNT_ATTRS: &[AttrDef] = &[
     renamed(
         "i_billing_plan",
         "billing_plan_id",
-        Kind::Ref {
-            table: RefTable::BillingPlans,
-            nullable: false,
-        },
+        reference(RefTable::BillingPlans, false),
         Required,
     ),
     renamed(
         "i_time_zone",
         "time_zone_id",
-        Kind::Ref {
-            table: RefTable::TimeZones,
-            nullable: false,
-        },
+        reference(RefTable::TimeZones, false),
         Required,
     ),
     attr("vm_enabled", FLAG, Required),
@@ -178,10 +182,7 @@ pub const ACCOUNT_ATTRS: &[AttrDef] = &[
     renamed(
         "i_routing_group",
         "routing_group_id",
-        Kind::Ref {
-            table: RefTable::RoutingGroups,
-            nullable: true,
-        },
+        reference(RefTable::RoutingGroups, true),
         Optional,
     ),
     attr("lifetime", ANY_INT, Optional),
@@ -205,19 +206,13 @@ pub const CUSTOMER_ATTRS: &[AttrDef] = &[
     renamed(
         "i_tariff",
         "tariff_id",
-        Kind::Ref {
-            table: RefTable::Tariffs,
-            nullable: true,
-        },
+        reference(RefTable::Tariffs, true),
         Required,
     ),
     renamed(
         "i_routing_group",
         "routing_group_id",
-        Kind::Ref {
-            table: RefTable::RoutingGroups,
-            nullable: true,
-        },
+        reference(RefTable::RoutingGroups, true),
         Optional,
     ),
     attr("balance", Kind::Double, Optional),

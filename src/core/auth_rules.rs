@@ -4,21 +4,11 @@ use serde_json::json;
 
 use super::accounts::{AccountKey, audit_detail, check_refs};
 use super::actor::Actor;
-use super::attrs::{self, AttrDef, Field, Fields, Kind, Presence, RefTable};
+use super::attrs::{self, AttrDef, Field, Fields, Kind, Presence, RefTable, reference, renamed};
 use super::audit::Event;
 use super::permissions::{self, Op};
 use super::{Core, CoreError, CoreResult, Done};
 use crate::db::{self, Conn, auth_rules::RuleFilter};
-
-const fn rule(name: &'static str, column: &'static str, kind: Kind, p: Presence) -> AttrDef {
-    AttrDef {
-        name,
-        column,
-        kind,
-        presence: p,
-        secret: false,
-    }
-}
 
 const MATCH: Kind = Kind::OptText(128);
 const RULE_TEXT: Kind = Kind::OptText(1024);
@@ -26,54 +16,48 @@ const RULE_TEXT: Kind = Kind::OptText(1024);
 /// Rule attributes, by Sippy's names. The first five are the match fields: at least one must be
 /// set.
 pub const AUTH_RULE_ATTRS: &[AttrDef] = &[
-    rule("remote_ip", "remote_ip", MATCH, Presence::Optional),
-    rule("incoming_cli", "incoming_cli", MATCH, Presence::Optional),
-    rule("incoming_cld", "incoming_cld", MATCH, Presence::Optional),
-    rule("to_domain", "to_domain", MATCH, Presence::Optional),
-    rule("from_domain", "from_domain", MATCH, Presence::Optional),
-    rule(
+    renamed("remote_ip", "remote_ip", MATCH, Presence::Optional),
+    renamed("incoming_cli", "incoming_cli", MATCH, Presence::Optional),
+    renamed("incoming_cld", "incoming_cld", MATCH, Presence::Optional),
+    renamed("to_domain", "to_domain", MATCH, Presence::Optional),
+    renamed("from_domain", "from_domain", MATCH, Presence::Optional),
+    renamed(
         "i_protocol",
         "protocol",
         Kind::Int(1, 4),
         Presence::Required,
     ),
-    rule(
+    renamed(
         "cli_translation_rule",
         "cli_translation_rule",
         RULE_TEXT,
         Presence::Optional,
     ),
-    rule(
+    renamed(
         "cld_translation_rule",
         "cld_translation_rule",
         RULE_TEXT,
         Presence::Optional,
     ),
-    rule(
+    renamed(
         "i_tariff",
         "tariff_id",
-        Kind::Ref {
-            table: RefTable::Tariffs,
-            nullable: true,
-        },
+        reference(RefTable::Tariffs, true),
         Presence::Optional,
     ),
-    rule(
+    renamed(
         "i_routing_group",
         "routing_group_id",
-        Kind::Ref {
-            table: RefTable::RoutingGroups,
-            nullable: true,
-        },
+        reference(RefTable::RoutingGroups, true),
         Presence::Optional,
     ),
-    rule(
+    renamed(
         "max_sessions",
         "max_sessions",
         Kind::Int(-1, i32::MAX as i64),
         Presence::Optional,
     ),
-    rule("max_cps", "max_cps", Kind::OptDouble, Presence::Optional),
+    renamed("max_cps", "max_cps", Kind::OptDouble, Presence::Optional),
 ];
 
 const MATCH_FIELDS: [&str; 5] = [
@@ -86,13 +70,13 @@ const MATCH_FIELDS: [&str; 5] = [
 
 /// The attributes read back: the rule's own id and account, then its attributes.
 const ID_ATTRS: &[AttrDef] = &[
-    rule(
+    renamed(
         "i_authentication",
         "id",
         Kind::Int(1, i64::MAX),
         Presence::Optional,
     ),
-    rule(
+    renamed(
         "i_account",
         "subscriber_id",
         Kind::Int(1, i64::MAX),

@@ -86,20 +86,43 @@ fn text(given: &Fields, name: &str) -> CoreResult<Option<String>> {
     }
 }
 
+/// Logins are 1 to 64 characters without white space, control characters or ':' (which would
+/// break Basic authentication's `login:password`).
+fn check_login_name(login: &str) -> Result<(), ()> {
+    let bad = login.is_empty()
+        || login.len() > 64
+        || login
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':');
+    if bad { Err(()) } else { Ok(()) }
+}
+
 /// Checks the login parameters and hashes passwords (slow: runs on a blocking thread).
 async fn login_change(given: &Fields, creating: bool) -> CoreResult<LoginChange> {
-    let web_login = text(given, "web_login")?;
-    if let Some(login) = &web_login
-        && (login.is_empty()
-            || login.len() > 64
-            || login
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == ':'))
+    let mut web_login = text(given, "web_login")?;
+    if let Some(login) = &web_login {
+        check_login_name(login).map_err(|()| {
+            CoreError::invalid(
+                "web_login",
+                "must be 1 to 64 characters without spaces or ':'",
+            )
+        })?;
+    }
+    // A new customer's login defaults to its name, which must then make a valid login.
+    if creating
+        && web_login.is_none()
+        && let Some(Field::Str(name)) = given.get("name")
     {
-        return Err(CoreError::invalid(
-            "web_login",
-            "must be 1 to 64 characters without spaces or ':'",
-        ));
+        check_login_name(name).map_err(|()| {
+            CoreError::invalid(
+                "web_login",
+                format!(
+                    "the customer name '{name}' cannot serve as the login (1 to 64 characters \
+                     without spaces or ':'); give a web_login"
+                ),
+            )
+        })?;
+        web_login = Some(name.clone());
     }
     let web_password = text(given, "web_password")?;
     if creating && web_password.is_none() {

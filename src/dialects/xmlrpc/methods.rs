@@ -332,7 +332,18 @@ async fn get_account_info(ctx: &Ctx<'_>, mut args: Args) -> Reply {
         ("updated_by".into(), Value::Str(s.updated_by)),
         ("first_use".into(), date(s.first_use)),
         ("last_login".into(), date(s.last_login)),
+        // switchyard routes no calls, runs no registrar and no billing cycles: no sessions, no
+        // registration yet, nothing suspended or scheduled, no backup balances.
+        ("sessions".into(), Value::Int(0)),
+        ("first_reg_done".into(), Value::Int(0)),
+        ("billing_plan_suspended".into(), Value::Int(0)),
+        ("next_billing_time".into(), Value::Nil),
+        ("balance_bak".into(), Value::Nil),
+        ("credit_limit_bak".into(), Value::Nil),
+        ("followme_timeout".into(), Value::Nil),
     ]);
+    let followme = matches!(out.get("followme_enabled"), Some(Value::Int(1)));
+    out.insert("i_followme_mode".into(), Value::Int(i64::from(followme)));
     Ok(ok(out))
 }
 
