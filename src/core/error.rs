@@ -23,6 +23,8 @@ pub enum CoreError {
     Forbidden(String),
     #[error("storage is full: the change was not saved; free disk space and retry")]
     StorageFull,
+    #[error("the server is busy: the change was not saved; retry shortly")]
+    Busy,
     #[error("internal storage error; the change was not saved")]
     Storage(#[source] DbError),
 }
@@ -45,6 +47,8 @@ impl From<DbError> for CoreError {
     fn from(e: DbError) -> Self {
         if e.is_full() {
             Self::StorageFull
+        } else if matches!(e, DbError::Busy) {
+            Self::Busy
         } else {
             tracing::error!(error = %e, "storage error");
             Self::Storage(e)

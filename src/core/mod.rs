@@ -80,7 +80,10 @@ impl Core {
             })
             .await;
         if let Err(e) = &result
-            && !matches!(e, CoreError::Storage(_) | CoreError::StorageFull)
+            && !matches!(
+                e,
+                CoreError::Storage(_) | CoreError::StorageFull | CoreError::Busy
+            )
         {
             self.audit_refusal(actor, event, e).await;
         }

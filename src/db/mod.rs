@@ -40,6 +40,8 @@ pub enum DbError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("the database writer has stopped")]
     WriterGone,
+    #[error("too many writes are waiting")]
+    Busy,
     #[error("a database job panicked")]
     Panicked,
     #[error("stored data is invalid: {0}")]
@@ -196,7 +198,11 @@ impl Db {
             });
             (failed, deliver)
         });
-        self.writer.send(job).map_err(|_| DbError::WriterGone)?;
+        // Never block an async thread on a full queue: refuse, and let the client retry.
+        self.writer.try_send(job).map_err(|e| match e {
+            crossbeam_channel::TrySendError::Full(_) => DbError::Busy,
+            crossbeam_channel::TrySendError::Disconnected(_) => DbError::WriterGone,
+        })?;
         answer
             .await
             .unwrap_or_else(|_| Err(DbError::WriterGone.into()))

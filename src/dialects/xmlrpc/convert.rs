@@ -98,7 +98,7 @@ pub fn fault(e: &CoreError) -> Fault {
         CoreError::Forbidden(_) => 403,
         CoreError::NotFound(_) | CoreError::OutOfScope(_) => 404,
         CoreError::Duplicate(_) | CoreError::Conflict(_) => 409,
-        CoreError::StorageFull => 503,
+        CoreError::StorageFull | CoreError::Busy => 503,
         CoreError::Storage(_) => 500,
     };
     Fault::new(code, e.to_string())
