@@ -160,20 +160,15 @@ pub(crate) fn visible_account(
 }
 
 fn read_view(conn: &Conn<'_>, node: &AccountNode) -> CoreResult<AccountView> {
-    let missing = || CoreError::NotFound(format!("account {}", node.id));
-    let attrs = db::accounts::read_attrs(conn, node.id, ACCOUNT_ATTRS)?.ok_or_else(missing)?;
-    let stamps = db::accounts::stamps(conn, node.id)?.ok_or_else(missing)?;
-    let contact = match node.contact_id {
-        Some(id) => db::contacts::read(conn, id)?,
-        None => Vec::new(),
-    };
+    let detail = db::accounts::read_detail(conn, node.id)?
+        .ok_or_else(|| CoreError::NotFound(format!("account {}", node.id)))?;
     Ok(AccountView {
         id: node.id,
         customer_id: node.customer_id,
         contact_id: node.contact_id,
-        attrs,
-        contact,
-        stamps,
+        attrs: detail.attrs,
+        contact: detail.contact,
+        stamps: detail.stamps,
     })
 }
 
@@ -190,6 +185,8 @@ impl Core {
             Ok(v) => v,
             Err(e) => return self.refuse(actor, Event::AccountCreated, e).await,
         };
+        // Rendered here, not on the writer thread.
+        let detail = audit_detail(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS]).to_string();
         self.mutate(actor, Event::AccountCreated, move |tx, actor, now| {
             permissions::may_manage_accounts(&actor.principal, Op::Add)?;
             let owner_id = match owner {
@@ -225,7 +222,7 @@ impl Core {
             Ok(Done {
                 value: id,
                 target: format!("account:{id}"),
-                detail: audit_detail(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS]),
+                detail,
             })
         })
         .await
@@ -238,6 +235,8 @@ impl Core {
             Ok(v) => v,
             Err(e) => return self.refuse(actor, Event::AccountUpdated, e).await,
         };
+        // Rendered here, not on the writer thread.
+        let detail = audit_detail(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS]).to_string();
         self.mutate(actor, Event::AccountUpdated, move |tx, actor, now| {
             let node = visible_account(tx, actor, &AccountKey::Id(id))?;
             permissions::may_manage_accounts(&actor.principal, Op::Edit)?;
@@ -255,7 +254,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("account:{id}"),
-                detail: audit_detail(&given, &[ACCOUNT_ATTRS, CONTACT_ATTRS]),
+                detail,
             })
         })
         .await
@@ -269,7 +268,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("account:{id}"),
-                detail: json!({}),
+                detail: json!({}).to_string(),
             })
         })
         .await
@@ -371,7 +370,8 @@ impl Core {
                     detail: json!({
                         "kind": kind, "amount": request.amount, "currency": request.currency,
                         "notes": request.notes, "balance": balance,
-                    }),
+                    })
+                    .to_string(),
                 })
             },
         )

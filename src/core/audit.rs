@@ -1,8 +1,6 @@
 //! Audit events: stable numeric codes that never change meaning, and the one function that writes
 //! an audit row inside the caller's transaction.
 
-use serde_json::Value as Json;
-
 use super::actor::Actor;
 use crate::db::{self, WriteTx};
 
@@ -90,7 +88,7 @@ pub struct Entry<'a> {
     pub event: Event,
     pub outcome: Outcome,
     pub target: &'a str,
-    pub detail: Json,
+    pub detail: &'a str,
 }
 
 /// Appends one audit row inside `tx`, the same transaction as the change it describes.
@@ -124,7 +122,7 @@ pub fn record(
             dialect: actor.dialect,
             method: &actor.method,
             target: entry.target,
-            detail: entry.detail.to_string(),
+            detail: entry.detail,
         },
     )
 }

@@ -178,7 +178,7 @@ impl Core {
             Ok(Done {
                 value: id,
                 target: format!("auth_rule:{id}"),
-                detail,
+                detail: detail.to_string(),
             })
         })
         .await
@@ -232,7 +232,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("auth_rule:{id}"),
-                detail: audit_detail(&given, &[AUTH_RULE_ATTRS]),
+                detail: audit_detail(&given, &[AUTH_RULE_ATTRS]).to_string(),
             })
         })
         .await
@@ -246,7 +246,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("auth_rule:{id}"),
-                detail: json!({}),
+                detail: json!({}).to_string(),
             })
         })
         .await

@@ -284,7 +284,7 @@ impl Core {
             Ok(Done {
                 value: id,
                 target: format!("customer:{id}"),
-                detail: audit_detail(&given, &known),
+                detail: audit_detail(&given, &known).to_string(),
             })
         })
         .await
@@ -343,7 +343,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("customer:{id}"),
-                detail: audit_detail(&given, &known),
+                detail: audit_detail(&given, &known).to_string(),
             })
         })
         .await
@@ -375,7 +375,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("customer:{id}"),
-                detail: json!({}),
+                detail: json!({}).to_string(),
             })
         })
         .await

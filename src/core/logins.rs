@@ -161,7 +161,7 @@ impl Core {
             Ok(Done {
                 value: (),
                 target: format!("customer:{root}"),
-                detail: json!({ "created": "root customer and login" }),
+                detail: json!({ "created": "root customer and login" }).to_string(),
             })
         })
         .await?;

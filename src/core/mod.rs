@@ -30,7 +30,8 @@ pub const DEFAULT_PAGE: i64 = 1_000;
 pub struct Done<T> {
     pub value: T,
     pub target: String,
-    pub detail: Json,
+    /// JSON text; hot paths render it before the write so the writer thread does less.
+    pub detail: String,
 }
 
 /// The core facade. Cheap to clone; every clone shares the same database and clock.
@@ -73,7 +74,7 @@ impl Core {
                     event,
                     outcome: Outcome::Ok,
                     target: &done.target,
-                    detail: done.detail,
+                    detail: &done.detail,
                 };
                 audit::record(tx, &acting, now, &entry)?;
                 Ok::<_, CoreError>(done.value)
@@ -129,6 +130,7 @@ impl Core {
     ) {
         let now = self.now();
         let acting = actor.clone();
+        let detail = detail.to_string();
         let written = self
             .db
             .write(move |tx| {
@@ -136,7 +138,7 @@ impl Core {
                     event,
                     outcome,
                     target: &target,
-                    detail,
+                    detail: &detail,
                 };
                 audit::record(tx, &acting, now, &entry).map_err(CoreError::from)
             })

@@ -101,7 +101,7 @@ impl Core {
             Ok(Done {
                 value: net.clone(),
                 target: format!("trusted_host:{net}"),
-                detail: json!({ "network": net, "description": description }),
+                detail: json!({ "network": net, "description": description }).to_string(),
             })
         })
         .await
@@ -122,7 +122,7 @@ impl Core {
             Ok(Done {
                 value: net.clone(),
                 target: format!("trusted_host:{net}"),
-                detail: json!({ "network": net }),
+                detail: json!({ "network": net }).to_string(),
             })
         })
         .await

@@ -3,7 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Conn, DbResult, WriteTx, fields};
-use crate::core::attrs::Field;
+use std::sync::OnceLock;
+
+use crate::core::attrs::{ACCOUNT_ATTRS, AttrDef, CONTACT_ATTRS, Field};
 
 /// Where an account sits: its id, owner and the owner's path in the tree.
 #[derive(Debug, Clone)]
@@ -76,28 +78,6 @@ pub struct AccountStamps {
     pub first_use: Option<i64>,
     pub last_login: Option<i64>,
     pub base_currency: String,
-}
-
-pub fn stamps(conn: &Conn<'_>, id: i64) -> DbResult<Option<AccountStamps>> {
-    Ok(conn
-        .sql()
-        .prepare_cached(
-            "SELECT s.created_on, s.created_by, s.updated_on, s.updated_by, s.first_use,
-                    s.last_login, c.base_currency
-             FROM subscribers s JOIN customers c ON c.id = s.customer_id WHERE s.id = ?",
-        )?
-        .query_row([id], |r| {
-            Ok(AccountStamps {
-                created_on: r.get(0)?,
-                created_by: r.get(1)?,
-                updated_on: r.get(2)?,
-                updated_by: r.get(3)?,
-                first_use: r.get(4)?,
-                last_login: r.get(5)?,
-                base_currency: r.get(6)?,
-            })
-        })
-        .optional()?)
 }
 
 /// One line of an account listing.
@@ -199,11 +179,60 @@ pub fn change_balance(
     )?)
 }
 
-/// The account's stored attributes in `defs` (secrets left out), by wire name.
-pub fn read_attrs(
-    conn: &Conn<'_>,
-    id: i64,
-    defs: &[crate::core::attrs::AttrDef],
-) -> DbResult<Option<Vec<(&'static str, Field)>>> {
-    fields::read(conn, "subscribers", id, defs)
+/// An account's stored attributes (secrets left out) and its contact's, by wire name, with its
+/// stamps.
+pub struct AccountDetail {
+    pub attrs: Vec<(&'static str, Field)>,
+    pub contact: Vec<(&'static str, Field)>,
+    pub stamps: AccountStamps,
+}
+
+/// Reads everything `getAccountInfo` shows about an account in one query.
+pub fn read_detail(conn: &Conn<'_>, id: i64) -> DbResult<Option<AccountDetail>> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let visible = || ACCOUNT_ATTRS.iter().filter(|d| !d.secret);
+    let sql = SQL.get_or_init(|| {
+        let columns: Vec<String> = visible()
+            .map(|d| format!("s.{}", d.column))
+            .chain(CONTACT_ATTRS.iter().map(|d| format!("ct.{}", d.column)))
+            .collect();
+        format!(
+            "SELECT {}, s.created_on, s.created_by, s.updated_on, s.updated_by, s.first_use,
+                    s.last_login, c.base_currency
+             FROM subscribers s JOIN customers c ON c.id = s.customer_id
+             LEFT JOIN contacts ct ON ct.id = s.contact_id
+             WHERE s.id = ?",
+            columns.join(", ")
+        )
+    });
+    let mut stmt = conn.sql().prepare_cached(sql)?;
+    let mut rows = stmt.query([id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut i = 0;
+    let mut next = |def: &AttrDef| -> DbResult<(&'static str, Field)> {
+        i += 1;
+        Ok((def.name, fields::from_sql(def, row.get_ref(i - 1)?)?))
+    };
+    let attrs = visible().map(&mut next).collect::<DbResult<Vec<_>>>()?;
+    let contact = CONTACT_ATTRS
+        .iter()
+        .map(&mut next)
+        .collect::<DbResult<Vec<_>>>()?;
+    let n = attrs.len() + contact.len();
+    let stamps = AccountStamps {
+        created_on: row.get(n)?,
+        created_by: row.get(n + 1)?,
+        updated_on: row.get(n + 2)?,
+        updated_by: row.get(n + 3)?,
+        first_use: row.get(n + 4)?,
+        last_login: row.get(n + 5)?,
+        base_currency: row.get(n + 6)?,
+    };
+    Ok(Some(AccountDetail {
+        attrs,
+        contact,
+        stamps,
+    }))
 }

@@ -19,7 +19,7 @@ pub struct NewAuditRow<'a> {
     pub dialect: &'a str,
     pub method: &'a str,
     pub target: &'a str,
-    pub detail: String,
+    pub detail: &'a str,
 }
 
 pub fn insert(tx: &WriteTx<'_>, row: &NewAuditRow<'_>) -> DbResult<()> {
