@@ -33,6 +33,15 @@ impl Event {
     pub fn code(self) -> i64 {
         self as i64
     }
+
+    /// Whether a change of this kind can change a login's credentials or API gates, so cached
+    /// logins must be read again. A new event that touches logins must be listed here.
+    pub fn touches_logins(self) -> bool {
+        matches!(
+            self,
+            Self::Bootstrap | Self::CustomerCreated | Self::CustomerUpdated | Self::CustomerDeleted
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

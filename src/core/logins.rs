@@ -1,5 +1,8 @@
 //! Logins: finding API credentials, the API gates, the first-start bootstrap.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use serde_json::json;
 
 use super::actor::{Actor, LoginPrincipal, Scope};
@@ -71,13 +74,59 @@ impl ApiLogin {
     }
 }
 
+/// How long a cached login is used without reading it again. Changes made through this process
+/// clear the cache at once (see [`Event::touches_logins`]); this bounds how long a change made
+/// by another process or instance can go unseen.
+const LOGIN_CACHE_TTL_MILLIS: i64 = 1_000;
+const LOGIN_CACHE_MAX: usize = 10_000;
+
+/// Recently read API logins, so an authenticated call does not cost a database read first.
+#[derive(Default)]
+pub(crate) struct LoginCache(Mutex<HashMap<String, (i64, ApiLoginRow)>>);
+
+impl LoginCache {
+    fn get(&self, login: &str, now: i64) -> Option<ApiLoginRow> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(login)
+            .filter(|(at, _)| now - at < LOGIN_CACHE_TTL_MILLIS)
+            .map(|(_, row)| row.clone())
+    }
+
+    fn put(&self, row: ApiLoginRow, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= LOGIN_CACHE_MAX {
+            map.retain(|_, (at, _)| now - *at < LOGIN_CACHE_TTL_MILLIS);
+            if map.len() >= LOGIN_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(row.login.clone(), (now, row));
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
 impl Core {
     /// Finds the customer login `login` for API authentication.
     pub async fn find_api_login(&self, login: &str) -> CoreResult<Option<ApiLogin>> {
-        let login = login.to_string();
-        self.db
-            .read(move |conn| Ok(db::logins::find_customer_login(conn, &login)?.map(ApiLogin)))
-            .await
+        let now = self.now();
+        if let Some(row) = self.logins.get(login, now) {
+            return Ok(Some(ApiLogin(row)));
+        }
+        let name = login.to_string();
+        let found = self
+            .db
+            .read(move |conn| Ok::<_, CoreError>(db::logins::find_customer_login(conn, &name)?))
+            .await?;
+        if let Some(row) = &found {
+            self.logins.put(row.clone(), now);
+        }
+        Ok(found.map(ApiLogin))
     }
 
     /// Audits a failed authentication.

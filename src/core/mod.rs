@@ -13,6 +13,8 @@ pub mod passwords;
 pub mod permissions;
 pub mod trusted_hosts;
 
+use std::sync::Arc;
+
 use serde_json::{Value as Json, json};
 
 use crate::clock::SharedClock;
@@ -40,12 +42,18 @@ pub struct Core {
     db: Db,
     clock: SharedClock,
     realm: String,
+    logins: Arc<logins::LoginCache>,
 }
 
 impl Core {
     /// `realm` is the HTTP Digest realm API passwords are hashed for.
     pub fn new(db: Db, clock: SharedClock, realm: String) -> Self {
-        Self { db, clock, realm }
+        Self {
+            db,
+            clock,
+            realm,
+            logins: Arc::default(),
+        }
     }
 
     pub fn realm(&self) -> &str {
@@ -80,6 +88,9 @@ impl Core {
                 Ok::<_, CoreError>(done.value)
             })
             .await;
+        if result.is_ok() && event.touches_logins() {
+            self.logins.clear();
+        }
         if let Err(e) = &result
             && !matches!(
                 e,

@@ -261,3 +261,20 @@ async fn account_management_bits_are_enforced() {
     let err = core.delete_account(&limited, id).await.unwrap_err();
     assert!(err.to_string().contains("accounts_mgmt"), "{err}");
 }
+
+#[tokio::test]
+async fn a_changed_api_password_is_seen_at_once() {
+    let (core, _dir) = core().await;
+    let root = login_actor(&core, "root").await;
+    assert!(
+        core.find_api_login("root").await.unwrap().is_some(),
+        "now cached"
+    );
+    let change: Fields = [("api_password".to_string(), Field::Str("new-pw".into()))]
+        .into_iter()
+        .collect();
+    core.update_customer(&root, 1, change).await.unwrap();
+    let root = core.find_api_login("root").await.unwrap().unwrap();
+    let (md5, _) = root.ha1("switchyard").unwrap();
+    assert_eq!(md5, ha1(Algorithm::Md5, "root", "switchyard", "new-pw"));
+}
