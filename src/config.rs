@@ -139,6 +139,9 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
         if self.realm.is_empty() || self.realm.contains(['"', ',', '=', '\\']) {
             anyhow::bail!("the realm must be non-empty and contain no quotes, commas, '=' or '\\'");
         }

@@ -165,11 +165,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let core = open_core(&config, clock.clone())?;
     bootstrap(&core, &config.data_dir).await?;
 
+    // Config::resolve has checked that the two are given together or not at all.
     let (cert, key) = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-        (None, None) => tls::ensure_self_signed(&config.data_dir, &config.tls_names)?,
-        _ => anyhow::bail!("--tls-cert and --tls-key go together: give both or neither"),
+        _ => tls::ensure_self_signed(&config.data_dir, &config.tls_names)?,
     };
+
     let tls_fingerprint = tls::fingerprint(&cert)?;
     let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key)?);
 

@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth_digest;
+mod cli;
 mod clients;
 mod common;
 mod server;
