@@ -2,7 +2,7 @@
 //! directory, and runs real clients (curl, Python, Perl) against it.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -166,6 +166,10 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// Posts a body with curl (digest auth when `user` is given); returns (HTTP status, body).
 pub fn curl_post(url: &str, user: Option<(&str, &str)>, body: &str) -> (u16, String) {
+    // The body goes through a file: command lines have a length limit.
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(body.as_bytes()).expect("write body");
+    let data = format!("@{}", file.path().display());
     let mut cmd = Command::new("curl");
     cmd.args([
         "-sS",
@@ -175,7 +179,7 @@ pub fn curl_post(url: &str, user: Option<(&str, &str)>, body: &str) -> (u16, Str
         "-w",
         "\n%{http_code}",
         "--data-binary",
-        body,
+        &data,
         url,
     ]);
     if let Some((u, p)) = user {

@@ -234,3 +234,52 @@ fn wrong_password_gets_401_and_is_audited() {
         "{text}"
     );
 }
+
+#[test]
+fn large_multicalls_and_lists_are_served_whole() {
+    let app = TestApp::spawn();
+    let calls: String = (0..300)
+        .map(|i| {
+            let members = crate::common::account_members(&format!("bulk{i}"));
+            let members: String = members
+                .iter()
+                .map(|(n, v)| format!("<member><name>{n}</name><value>{v}</value></member>"))
+                .collect();
+            format!(
+                "<value><struct><member><name>methodName</name><value>createAccount</value></member>\
+                 <member><name>params</name><value><array><data><value><struct>{members}</struct></value>\
+                 </data></array></value></member></struct></value>"
+            )
+        })
+        .collect();
+    let body = format!(
+        "<methodCall><methodName>system.multicall</methodName><params><param><value><array><data>\
+         {calls}</data></array></value></param></params></methodCall>"
+    );
+    assert!(
+        body.len() > 64 * 1024,
+        "large enough to be parsed off the async threads"
+    );
+    let (status, reply) = curl_post(&app.xmlrpc_http(), ROOT, &body);
+    assert_eq!(status, 200);
+    assert_eq!(
+        reply.matches("<name>i_account</name>").count(),
+        300,
+        "{}",
+        &reply[..500.min(reply.len())]
+    );
+    assert_eq!(account_count(&app), 300);
+    let (_, page) = curl_post(
+        &app.xmlrpc_http(),
+        ROOT,
+        &call_xml(
+            "listAccounts",
+            &[("offset", "<int>250</int>"), ("limit", "<int>100</int>")],
+        ),
+    );
+    assert_eq!(
+        page.matches("<name>i_account</name>").count(),
+        50,
+        "paged in the database"
+    );
+}

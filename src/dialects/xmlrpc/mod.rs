@@ -88,7 +88,21 @@ pub async fn endpoint(
                 .into_response();
         }
     };
-    let call = match codec::parse_method_call(&body, &state.xml_limits) {
+    // Small bodies parse in microseconds; large ones go to a blocking thread.
+    let parsed = if body.len() > LARGE_BODY {
+        let limits = state.xml_limits;
+        tokio::task::spawn_blocking(move || codec::parse_method_call(&body, &limits))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Fault::new(
+                    codec::INTERNAL_ERROR,
+                    "the request could not be parsed",
+                ))
+            })
+    } else {
+        codec::parse_method_call(&body, &state.xml_limits)
+    };
+    let call = match parsed {
         Ok(call) => call,
         Err(f) => return fault_response(&f),
     };
@@ -98,8 +112,35 @@ pub async fn endpoint(
         actor,
     };
     match call_method(&ctx, &call.method, call.params, true).await {
+        Ok(value) if is_large(&value) => {
+            let rendered =
+                tokio::task::spawn_blocking(move || codec::render_response(&value)).await;
+            match rendered {
+                Ok(body) => xml(body),
+                Err(_) => fault_response(&Fault::new(
+                    codec::INTERNAL_ERROR,
+                    "the reply could not be rendered",
+                )),
+            }
+        }
         Ok(value) => xml(codec::render_response(&value)),
         Err(f) => fault_response(&f),
+    }
+}
+
+/// Bodies above this many bytes are parsed on a blocking thread.
+const LARGE_BODY: usize = 64 * 1024;
+
+/// Whether a reply holds a long list (a list call's page, a multicall), worth rendering on a
+/// blocking thread.
+fn is_large(value: &Value) -> bool {
+    const LONG: usize = 200;
+    match value {
+        Value::Array(items) => items.len() > LONG,
+        Value::Struct(members) => members
+            .values()
+            .any(|v| matches!(v, Value::Array(a) if a.len() > LONG)),
+        _ => false,
     }
 }
 
