@@ -191,8 +191,8 @@ pub fn curl_post(url: &str, user: Option<(&str, &str)>, body: &str) -> (u16, Str
     (status.trim().parse().expect("status"), body.to_string())
 }
 
-/// A methodCall with one struct parameter whose members are given as raw XML-RPC values.
-pub fn call_xml(method: &str, members: &[(&str, &str)]) -> String {
+/// A `<struct>` whose members are given as raw XML-RPC values.
+pub fn struct_xml(members: &[(&str, &str)]) -> String {
     let members = members
         .iter()
         .fold(String::new(), |mut out, (name, value)| {
@@ -202,9 +202,15 @@ pub fn call_xml(method: &str, members: &[(&str, &str)]) -> String {
             );
             out
         });
+    format!("<struct>{members}</struct>")
+}
+
+/// A methodCall with one struct parameter whose members are given as raw XML-RPC values.
+pub fn call_xml(method: &str, members: &[(&str, &str)]) -> String {
     format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params><param>\
-         <value><struct>{members}</struct></value></param></params></methodCall>"
+         <value>{}</value></param></params></methodCall>",
+        struct_xml(members)
     )
 }
 

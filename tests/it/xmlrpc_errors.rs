@@ -4,6 +4,7 @@
 use crate::common::{
     ROOT_PASSWORD, TestApp, call_xml, create_root_account, curl_post, fault_code, run,
 };
+use std::fmt::Write as _;
 use std::process::Command;
 
 const ROOT: Option<(&str, &str)> = Some(("root", ROOT_PASSWORD));
@@ -238,20 +239,18 @@ fn wrong_password_gets_401_and_is_audited() {
 #[test]
 fn large_multicalls_and_lists_are_served_whole() {
     let app = TestApp::spawn();
-    let calls: String = (0..300)
-        .map(|i| {
-            let members = crate::common::account_members(&format!("bulk{i}"));
-            let members: String = members
-                .iter()
-                .map(|(n, v)| format!("<member><name>{n}</name><value>{v}</value></member>"))
-                .collect();
-            format!(
-                "<value><struct><member><name>methodName</name><value>createAccount</value></member>\
-                 <member><name>params</name><value><array><data><value><struct>{members}</struct></value>\
-                 </data></array></value></member></struct></value>"
-            )
-        })
-        .collect();
+    let calls = (0..300).fold(String::new(), |mut out, i| {
+        let members = crate::common::account_members(&format!("bulk{i}"));
+        let refs: Vec<(&str, &str)> = members.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let _ = write!(
+            out,
+            "<value><struct><member><name>methodName</name><value>createAccount</value></member>\
+             <member><name>params</name><value><array><data><value>{}</value></data></array>\
+             </value></member></struct></value>",
+            crate::common::struct_xml(&refs)
+        );
+        out
+    });
     let body = format!(
         "<methodCall><methodName>system.multicall</methodName><params><param><value><array><data>\
          {calls}</data></array></value></param></params></methodCall>"
