@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Real clients the integration tests drive: curl, openssl, Perl LWP with RPC::XML, Python with
-# requests and httplib2.
+# requests and httplib2, Node with axios-digest-auth and @foxglove/xmlrpc.
 apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl)
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -17,6 +17,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+# Node and npm for the n8n-style transport test (tests/clients/node runs `npm ci` itself). Checked
+# by command: a NodeSource node conflicts with Debian's npm package, so only install when absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
 python3 -c 'import requests, httplib2' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check requests httplib2 \

@@ -190,3 +190,41 @@ fn seed_curl_command() {
     );
     assert!(err.contains(" 200"), "no 200 in curl's trace\n{context}");
 }
+
+/// The n8n-nodes-sippysoft transport in Node: @foxglove/xmlrpc over @mhoc/axios-digest-auth
+/// (MD5 from the first challenge although SHA-256 is offered first, quoted nc, no opaque, a new
+/// nonce per call), TLS verified through NODE_EXTRA_CA_CERTS. `npm ci` installs the locked
+/// packages of tests/clients/node first; a missing node or npm fails the test.
+#[test]
+fn node_n8n_transport() {
+    let dir = common::repo().join("tests/clients/node");
+    let (code, out, err) = common::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    );
+    assert_eq!(
+        code,
+        0,
+        "`npm ci` in {} failed\n--- stdout\n{out}\n--- stderr\n{err}",
+        dir.display()
+    );
+
+    let app = TestApp::spawn();
+    let ca_file = app.ca_file();
+    let (code, out, err) = common::run(
+        Command::new("node")
+            .arg("sippy_n8n.mjs")
+            .current_dir(&dir)
+            .env("SY_HTTPS_URL", app.xmlrpc_https())
+            .env("SY_HTTP_URL", app.xmlrpc_http())
+            .env("SY_CAFILE", &ca_file)
+            .env("SY_ROOT_PASSWORD", ROOT_PASSWORD)
+            .env("NODE_EXTRA_CA_CERTS", &ca_file),
+    );
+    assert!(
+        code == 0 && out.lines().any(|line| line.trim() == "ok node"),
+        "`node sippy_n8n.mjs` exited {code}, expected 0 and a line `ok node`\n\
+         --- stdout\n{out}\n--- stderr\n{err}"
+    );
+}
