@@ -400,6 +400,7 @@ impl DigestAuthority {
 
     /// Caps the replay tracker at `max` nonces (at least one).
     #[must_use]
+    #[cfg(test)]
     pub fn with_max_tracked(self, max: usize) -> Self {
         self.tracker
             .lock()
@@ -413,6 +414,7 @@ impl DigestAuthority {
     }
 
     /// How many nonces the replay tracker holds now, for metrics.
+    #[cfg(test)]
     pub fn tracked_nonces(&self) -> usize {
         self.tracker
             .lock()

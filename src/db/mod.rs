@@ -19,7 +19,7 @@ pub mod trusted_hosts;
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -49,13 +49,6 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// True when the error is a uniqueness violation (a duplicate name, login or number).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
-    }
-
     /// True when the database refused a write because the disk or the page limit is full.
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
@@ -96,7 +89,6 @@ type WriteJob = Box<dyn FnOnce(Result<&WriteTx<'_>, DbError>) -> (bool, Delivery
 pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: crossbeam_channel::Sender<WriteJob>,
-    path: PathBuf,
 }
 
 fn migrations() -> Migrations<'static> {
@@ -146,12 +138,7 @@ impl Db {
         Ok(Self {
             readers,
             writer: sender,
-            path: path.to_path_buf(),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `job` on a pooled read connection, on a blocking thread.

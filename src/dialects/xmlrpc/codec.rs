@@ -90,52 +90,12 @@ impl Value {
         }
     }
 
-    /// The string, if this is a [`Value::Str`].
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The integer, if this is a [`Value::Int`].
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            Value::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-
-    /// The boolean, if this is a [`Value::Bool`].
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
     /// The number, if this is a [`Value::Double`] or a [`Value::Int`]
     /// (clients often send `<int>` where a double is expected).
     pub fn as_double(&self) -> Option<f64> {
         match self {
             Value::Double(d) => Some(*d),
             Value::Int(i) => Some(*i as f64),
-            _ => None,
-        }
-    }
-
-    /// The members, if this is a [`Value::Struct`].
-    pub fn as_struct(&self) -> Option<&BTreeMap<String, Value>> {
-        match self {
-            Value::Struct(members) => Some(members),
-            _ => None,
-        }
-    }
-
-    /// The items, if this is a [`Value::Array`].
-    pub fn as_array(&self) -> Option<&[Value]> {
-        match self {
-            Value::Array(items) => Some(items),
             _ => None,
         }
     }
