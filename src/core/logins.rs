@@ -144,15 +144,7 @@ impl Core {
 
     /// Audits a call refused by the API gates.
     pub async fn record_refused_call(&self, actor: &Actor, reason: &str) {
-        let detail = json!({ "reason": reason });
-        self.audit_only(
-            actor,
-            Event::ApiRefused,
-            Outcome::Refused,
-            String::new(),
-            detail,
-        )
-        .await;
+        self.audit_refused(actor, json!({ "reason": reason })).await;
     }
 
     /// The 32-byte key this data directory signs digest nonces with, created on first use.

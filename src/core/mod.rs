@@ -119,6 +119,11 @@ impl Core {
 
     async fn audit_refusal(&self, actor: &Actor, event: Event, error: &CoreError) {
         let detail = json!({ "event": event.code(), "error": error.to_string() });
+        self.audit_refused(actor, detail).await;
+    }
+
+    /// Audits a refused call, with what was refused and why in `detail`.
+    pub(crate) async fn audit_refused(&self, actor: &Actor, detail: Json) {
         self.audit_only(
             actor,
             Event::ApiRefused,
