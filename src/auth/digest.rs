@@ -1,12 +1,13 @@
 //! HTTP Digest authentication for the server side (RFC 7616, with the RFC 2069 form that has no
 //! `qop`), tuned to what real clients send (see notes/sippy.md §6).
 //!
-//! Nonces are self-describing and signed: issue time, the issuing instance and random bytes under an
-//! HMAC. Verifying one needs no stored state; only the nonce counts seen so far are kept, in memory,
-//! which is why a nonce is bound to the instance that issued it (design.md §4).
+//! Nonces are self-describing and signed: issue time, the issuing instance and an issue counter
+//! under an HMAC. Verifying one needs no stored state; only the nonce counts seen so far are kept,
+//! in memory, which is why a nonce is bound to the instance that issued it (design.md §4).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -294,7 +295,7 @@ const DUMMY_HA1: &str = "0000000000000000000000000000000000000000000000000000000
 const NONCE_BODY: usize = 24;
 const NONCE_TAG: usize = 16;
 
-/// A nonce's identity in the tracker: issue second, then the random bytes. Ordered by issue time
+/// A nonce's identity in the tracker: issue second, then the issue counter. Ordered by issue time
 /// so that pruning takes from the front.
 type NonceId = (i64, [u8; 8]);
 
@@ -334,7 +335,7 @@ impl NonceTracker {
         if self.seen.len() >= self.max
             && let Some((&(second, _), _)) = self.seen.first_key_value()
         {
-            // Evict whole seconds: the random bytes do not order nonces issued within one.
+            // Evict whole seconds: simple, and never evicts part of a second.
             self.forgotten_through = second;
             self.seen = self.seen.split_off(&(second.saturating_add(1), [0; 8]));
         }
@@ -352,6 +353,7 @@ pub struct DigestAuthority {
     opaque: String,
     clock: SharedClock,
     tracker: Mutex<NonceTracker>,
+    issued: AtomicU64,
 }
 
 impl fmt::Debug for DigestAuthority {
@@ -395,6 +397,7 @@ impl DigestAuthority {
                 forgotten_through: started.saturating_sub(1),
                 max: DEFAULT_MAX_TRACKED_NONCES,
             }),
+            issued: AtomicU64::new(0),
         }
     }
 
@@ -439,13 +442,15 @@ impl DigestAuthority {
             .collect()
     }
 
-    /// `base64url(issue second ‖ instance id ‖ 8 random bytes ‖ HMAC of those, first 16 bytes)`:
-    /// no `,` or `=`, and checkable without stored state.
+    /// `base64url(issue second ‖ instance id ‖ issue counter ‖ HMAC of those, first 16 bytes)`:
+    /// no `,` or `=`, and checkable without stored state. The counter makes every nonce of this
+    /// instance unique; the HMAC, not randomness, is what makes them unforgeable.
     fn issue_nonce(&self) -> String {
         let mut nonce = [0u8; NONCE_BODY + NONCE_TAG];
         nonce[..8].copy_from_slice(&self.clock.now_secs().to_be_bytes());
         nonce[8..16].copy_from_slice(&self.instance_id.to_be_bytes());
-        getrandom::fill(&mut nonce[16..NONCE_BODY]).expect("operating system RNG failed");
+        let serial = self.issued.fetch_add(1, Ordering::Relaxed);
+        nonce[16..NONCE_BODY].copy_from_slice(&serial.to_be_bytes());
         let tag = self
             .mac
             .clone()

@@ -78,7 +78,32 @@ pub struct Actor {
     pub method: String,
 }
 
+/// What a trusted caller says about the original request it relays (Sippy's `audit_info`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditInfo {
+    pub user_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub action_by: Option<String>,
+}
+
 impl Actor {
+    /// Records `info` for the audit log. Honoured in trusted mode only: a login cannot claim to
+    /// act for someone else. Members left out keep the values of the request itself.
+    pub fn apply_audit_info(&mut self, info: AuditInfo) {
+        if !matches!(self.principal, Principal::Trusted) {
+            return;
+        }
+        if info.user_ip.is_some() {
+            self.user_ip = info.user_ip;
+        }
+        if info.user_agent.is_some() {
+            self.user_agent = info.user_agent;
+        }
+        if info.action_by.is_some() {
+            self.action_by = info.action_by;
+        }
+    }
+
     /// The local operator, acting through the command line.
     pub fn operator(method: &str) -> Self {
         let user = std::env::var("SUDO_USER")
@@ -102,5 +127,57 @@ impl Actor {
             (Principal::Trusted | Principal::Operator, Some(by)) => by.clone(),
             (p, _) => p.audit_name(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> AuditInfo {
+        AuditInfo {
+            user_ip: Some("10.1.1.1".into()),
+            user_agent: None,
+            action_by: Some("alice".into()),
+        }
+    }
+
+    #[test]
+    fn audit_info_counts_only_in_trusted_mode() {
+        let mut trusted = Actor {
+            principal: Principal::Trusted,
+            ..Actor::operator("t")
+        };
+        trusted.user_agent = Some("portal".into());
+        trusted.apply_audit_info(info());
+        assert_eq!(trusted.user_ip.as_deref(), Some("10.1.1.1"));
+        assert_eq!(trusted.action_by.as_deref(), Some("alice"));
+        assert_eq!(
+            trusted.user_agent.as_deref(),
+            Some("portal"),
+            "left-out members are kept"
+        );
+
+        let login = LoginPrincipal {
+            login_id: 2,
+            login: "CustomerA".into(),
+            scope: Scope::Customer {
+                id: 2,
+                path: "/1/2/".into(),
+            },
+            accounts_mgmt: 7,
+            customers_mgmt: 7,
+        };
+        let mut actor = Actor {
+            principal: Principal::Login(login),
+            action_by: None,
+            ..Actor::operator("t")
+        };
+        actor.apply_audit_info(info());
+        assert_eq!(
+            (actor.user_ip, actor.action_by),
+            (None, None),
+            "a login cannot speak for others"
+        );
     }
 }

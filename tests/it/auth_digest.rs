@@ -5,7 +5,7 @@ use std::process::Command;
 
 use switchyard::auth::digest::{Algorithm, QopAuth, compute_response, ha1};
 
-use crate::common::{Launch, ROOT_PASSWORD, call_xml, run};
+use crate::common::{Launch, ROOT_PASSWORD, call_xml, http_status, run};
 
 /// Posts `body` with an optional Authorization header; returns (status, headers, body).
 fn post(url: &str, authorization: Option<&str>, body: &str) -> (u16, String, String) {
@@ -131,23 +131,7 @@ fn basic_only_over_tls() {
     let app = Launch::default().spawn();
     let body = call_xml("listCustomers", &[]);
     let user = format!("root:{ROOT_PASSWORD}");
-    let status = |url: &str| {
-        let (_, out, _) = run(Command::new("curl").args([
-            "-s",
-            "-k",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--basic",
-            "-u",
-            &user,
-            "--data-binary",
-            &body,
-            url,
-        ]));
-        out
-    };
+    let status = |url: &str| http_status(&["--basic", "-u", &user, "--data-binary", &body, url]);
     assert_eq!(status(&app.xmlrpc_https()), "200");
     assert_eq!(
         status(&app.xmlrpc_http()),

@@ -164,6 +164,16 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs curl with `args` (URL included) and returns only the HTTP status it got.
+pub fn http_status(args: &[&str]) -> String {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(args);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "curl failed: {err}");
+    out
+}
+
 /// Posts a body with curl (digest auth when `user` is given); returns (HTTP status, body).
 pub fn curl_post(url: &str, user: Option<(&str, &str)>, body: &str) -> (u16, String) {
     // The body goes through a file: command lines have a length limit.

@@ -2,9 +2,8 @@
 //! while the server runs; `i_customer` and `audit_info` as seed 000 says.
 
 use crate::common::{
-    Launch, TestApp, account_members, call_xml, curl_post, fault_code, member_int, run,
+    Launch, TestApp, account_members, call_xml, curl_post, fault_code, http_status, member_int,
 };
-use std::process::Command;
 
 fn create_as_trusted(url: &str, username: &str, extra: &[(&str, &str)]) -> (u16, String) {
     let members = account_members(username);
@@ -72,18 +71,7 @@ fn cli_changes_hold_for_the_very_next_request() {
     assert!(body.contains("i_customer"), "{body}");
 
     // curl's credential-less probe has no body: challenged even from a trusted host.
-    let (_, out, _) = run(Command::new("curl").args([
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-X",
-        "POST",
-        "-H",
-        "Content-Length: 0",
-        &url,
-    ]));
+    let out = http_status(&["-X", "POST", "-H", "Content-Length: 0", &url]);
     assert_eq!(out, "401");
 
     let listed = app.cli(&["trusted-hosts", "list"]);

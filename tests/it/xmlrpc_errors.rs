@@ -2,10 +2,9 @@
 //! serving.
 
 use crate::common::{
-    ROOT_PASSWORD, TestApp, call_xml, create_root_account, curl_post, fault_code, run,
+    ROOT_PASSWORD, TestApp, call_xml, create_root_account, curl_post, fault_code, http_status,
 };
 use std::fmt::Write as _;
-use std::process::Command;
 
 const ROOT: Option<(&str, &str)> = Some(("root", ROOT_PASSWORD));
 
@@ -83,43 +82,25 @@ fn oversized_bodies_get_413() {
     let app = TestApp::spawn();
     let path = app.data_dir().join("big.xml");
     std::fs::write(&path, vec![b'a'; 5 << 20]).unwrap();
-    let (code, out, err) = run(Command::new("curl").args([
-        "-sS",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
+    let user = format!("root:{ROOT_PASSWORD}");
+    let data = format!("@{}", path.display());
+    let out = http_status(&[
         "--digest",
         "-u",
-        &format!("root:{ROOT_PASSWORD}"),
+        &user,
         "--data-binary",
-        &format!("@{}", path.display()),
+        &data,
         &app.xmlrpc_http(),
-    ]));
-    assert_eq!(code, 0, "{err}");
+    ]);
     assert_eq!(out, "413");
 }
 
 #[test]
 fn get_is_405_and_unknown_paths_404() {
     let app = TestApp::spawn();
-    let (_, out, _) = run(Command::new("curl").args([
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        &app.xmlrpc_http(),
-    ]));
+    let out = http_status(&[&app.xmlrpc_http()]);
     assert_eq!(out, "405");
-    let (_, out, _) = run(Command::new("curl").args([
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        &format!("{}/nope", app.http),
-    ]));
+    let out = http_status(&[&format!("{}/nope", app.http)]);
     assert_eq!(out, "404");
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::codec::{METHOD_NOT_FOUND, ParseFault as Fault, Value};
+use super::codec::{ParseFault as Fault, Value};
 use super::convert::{Args, bad_param, fault, parse_date, sippy_date, to_value};
 use crate::core::Core;
 use crate::core::accounts::{AccountKey, BalanceKind, BalanceRequest};
@@ -286,10 +286,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, mut args: Args) -> Reply {
                 .collect();
             Ok(ok_with("authrules", Value::Array(rules)))
         }
-        other => Err(Fault::new(
-            METHOD_NOT_FOUND,
-            format!("method '{other}' is not supported"),
-        )),
+        other => Err(super::not_supported(other)),
     }
 }
 

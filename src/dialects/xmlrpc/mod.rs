@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::{AuthOutcome, RequestMeta};
-use crate::core::actor::Principal;
+use crate::core::actor::AuditInfo;
 use crate::server::{AppState, ConnInfo};
 use codec::{INVALID_PARAMS, METHOD_NOT_FOUND, ParseFault as Fault, Value};
 use convert::Args;
@@ -158,8 +158,7 @@ fn challenge(state: &AppState, is_stale: bool) -> Response {
     response
 }
 
-/// Runs one call: a `system.*` method or a Sippy method. `audit_info` is honoured in trusted
-/// mode only (a login cannot claim to act for someone else).
+/// Runs one call: a `system.*` method or a Sippy method.
 async fn call_method(
     ctx: &Ctx<'_>,
     name: &str,
@@ -180,12 +179,7 @@ async fn call_method(
                 .chain(SYSTEM_METHODS.iter().copied())
                 .find(|(n, _)| *n == wanted)
                 .map(|(_, help)| Value::Str(help.into()))
-                .ok_or_else(|| {
-                    Fault::new(
-                        METHOD_NOT_FOUND,
-                        format!("method '{wanted}' is not supported"),
-                    )
-                })
+                .ok_or_else(|| not_supported(&wanted))
         }
         "system.methodSignature" => {
             let wanted = single_string(name, &params)?;
@@ -195,10 +189,7 @@ async fn call_method(
             } else if SYSTEM_METHODS.iter().any(|(n, _)| *n == wanted) {
                 Ok(Value::Str("undef".into()))
             } else {
-                Err(Fault::new(
-                    METHOD_NOT_FOUND,
-                    format!("method '{wanted}' is not supported"),
-                ))
+                Err(not_supported(&wanted))
             }
         }
         "system.getCapabilities" => Ok(capabilities()),
@@ -209,12 +200,10 @@ async fn call_method(
         )),
         _ => {
             let mut args = Args::from_params(name, params)?;
-            let audit_info = args.take("audit_info");
+            let audit_info = parse_audit_info(args.take("audit_info"))?;
             let mut actor = ctx.actor.clone();
             actor.method = name.to_string();
-            if matches!(actor.principal, Principal::Trusted) {
-                apply_audit_info(&mut actor, audit_info)?;
-            }
+            actor.apply_audit_info(audit_info);
             let inner = Ctx {
                 core: ctx.core,
                 actor,
@@ -243,6 +232,14 @@ const SYSTEM_METHODS: &[(&str, &str)] = &[
         "The XML-RPC specifications this server follows.",
     ),
 ];
+
+/// The fault for a method this server does not serve.
+pub fn not_supported(method: &str) -> Fault {
+    Fault::new(
+        METHOD_NOT_FOUND,
+        format!("method '{method}' is not supported"),
+    )
+}
 
 fn single_string(method: &str, params: &[Value]) -> Result<String, Fault> {
     match params {
@@ -328,13 +325,11 @@ async fn multicall(ctx: &Ctx<'_>, params: Vec<Value>) -> Result<Value, Fault> {
     Ok(Value::Array(results))
 }
 
-/// Applies a trusted caller's `audit_info` (`user_ip`, `user_agent`, `action_by`); members it leaves
-/// out keep the values of the trusted request itself.
-fn apply_audit_info(
-    actor: &mut crate::core::actor::Actor,
-    info: Option<Value>,
-) -> Result<(), Fault> {
-    let Some(info) = info else { return Ok(()) };
+/// Reads `audit_info` (`user_ip`, `user_agent`, `action_by`, each an optional string).
+fn parse_audit_info(info: Option<Value>) -> Result<AuditInfo, Fault> {
+    let Some(info) = info else {
+        return Ok(AuditInfo::default());
+    };
     let Value::Struct(mut info) = info else {
         return Err(convert::bad_param("audit_info", "expected a struct"));
     };
@@ -348,20 +343,16 @@ fn apply_audit_info(
             )),
         }
     };
-    if let Some(ip) = text("user_ip")? {
-        actor.user_ip = Some(ip);
-    }
-    if let Some(agent) = text("user_agent")? {
-        actor.user_agent = Some(agent);
-    }
-    if let Some(by) = text("action_by")? {
-        actor.action_by = Some(by);
-    }
+    let parsed = AuditInfo {
+        user_ip: text("user_ip")?,
+        user_agent: text("user_agent")?,
+        action_by: text("action_by")?,
+    };
     if let Some(extra) = info.keys().next() {
         return Err(convert::bad_param(
             &format!("audit_info.{extra}"),
             "unknown member",
         ));
     }
-    Ok(())
+    Ok(parsed)
 }
