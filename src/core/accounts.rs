@@ -66,6 +66,7 @@ pub(crate) fn audit_detail(given: &Fields, defs: &[&[AttrDef]]) -> Json {
                 Field::Double(d) => json!(d),
                 Field::Str(s) => json!(s),
                 Field::StrList(l) => json!(l),
+                Field::Json(v) => v.clone(),
             }
         };
         out.insert(name.clone(), shown);

@@ -18,6 +18,10 @@ pub struct LoginPrincipal {
     /// The scope customer's management bitmasks (bit0 add, bit1 edit, bit2 delete).
     pub accounts_mgmt: i64,
     pub customers_mgmt: i64,
+    /// A read-only login may only read, in every dialect.
+    pub read_only: bool,
+    /// Whether the scope customer is a reseller (C5's reseller role).
+    pub is_reseller: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +58,11 @@ impl Principal {
             Self::Login(l) => Some(l.login_id),
             _ => None,
         }
+    }
+
+    /// True for a login that may only read.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Self::Login(l) if l.read_only)
     }
 
     /// True for principals with no scope limit.
@@ -167,6 +176,8 @@ mod tests {
             },
             accounts_mgmt: 7,
             customers_mgmt: 7,
+            read_only: false,
+            is_reseller: false,
         };
         let mut actor = Actor {
             principal: Principal::Login(login),

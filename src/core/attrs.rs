@@ -19,6 +19,8 @@ pub enum Field {
     StrList(Vec<String>),
     /// A point in time, in milliseconds since the Unix epoch (UTC).
     Time(i64),
+    /// A structured value (nested objects and arrays) that the core checks with its own code.
+    Json(serde_json::Value),
 }
 
 pub type Fields = BTreeMap<String, Field>;
@@ -48,6 +50,14 @@ pub enum Kind {
     Ref { table: RefTable, nullable: bool },
     /// A list of short strings.
     List,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// One of these words, or null.
+    OptOneOf(&'static [&'static str]),
+    /// A structured value stored as JSON text; its shape is checked by the owning module.
+    Json,
+    /// A point in time kept by the core (creation and change stamps); never written by clients.
+    Time,
 }
 
 impl Kind {
@@ -56,6 +66,7 @@ impl Kind {
         matches!(
             self,
             Self::OptText(_)
+                | Self::OptOneOf(_)
                 | Self::OptInt(..)
                 | Self::OptDouble
                 | Self::Ref { nullable: true, .. }
@@ -343,6 +354,22 @@ pub fn check(def: &AttrDef, value: &Field) -> Result<Field, CoreError> {
             Field::Str(serde_json::to_string(items).unwrap_or_else(|_| "[]".into()))
         }
         (Kind::List, _) => return Err(bad("an array of strings")),
+        (Kind::OneOf(words) | Kind::OptOneOf(words), Field::Str(s)) => {
+            if !words.contains(&s.as_str()) {
+                return Err(CoreError::invalid(
+                    def.name,
+                    format!("'{s}' is not one of: {}", words.join(", ")),
+                ));
+            }
+            Field::Str(s.clone())
+        }
+        (Kind::OneOf(words) | Kind::OptOneOf(words), _) => {
+            return Err(bad(&format!("one of: {}", words.join(", "))));
+        }
+        (Kind::Json, Field::Json(v)) => Field::Str(v.to_string()),
+        (Kind::Json, Field::StrList(items)) => Field::Str(serde_json::json!(items).to_string()),
+        (Kind::Json, _) => return Err(bad("an array or an object")),
+        (Kind::Time, _) => return Err(CoreError::invalid(def.name, "is read-only")),
     };
     Ok(checked)
 }
@@ -355,8 +382,9 @@ pub fn describe(value: &Field) -> &'static str {
         Field::Int(_) => "an integer",
         Field::Double(_) => "a double",
         Field::Str(_) => "a string",
-        Field::StrList(_) => "an array",
+        Field::StrList(_) | Field::Json(serde_json::Value::Array(_)) => "an array",
         Field::Time(_) => "a date",
+        Field::Json(_) => "an object",
     }
 }
 

@@ -25,6 +25,22 @@ pub enum Event {
     TrustedHostAdded = 1400,
     TrustedHostRemoved = 1401,
     AuditRead = 1500,
+    ContactCreated = 1600,
+    ContactUpdated = 1601,
+    ContactDeleted = 1602,
+    ContactRead = 1604,
+    DomainCreated = 1700,
+    DomainDeleted = 1702,
+    DomainRead = 1704,
+    BillingProfileCreated = 1800,
+    BillingProfileUpdated = 1801,
+    BillingProfileDeleted = 1802,
+    BillingProfileRead = 1804,
+    LoginCreated = 1900,
+    LoginUpdated = 1901,
+    LoginDeleted = 1902,
+    LoginRead = 1904,
+    ClientCertIssued = 1950,
     AuthFailed = 9000,
     ApiRefused = 9001,
 }
@@ -39,7 +55,14 @@ impl Event {
     pub fn touches_logins(self) -> bool {
         matches!(
             self,
-            Self::Bootstrap | Self::CustomerCreated | Self::CustomerUpdated | Self::CustomerDeleted
+            Self::Bootstrap
+                | Self::CustomerCreated
+                | Self::CustomerUpdated
+                | Self::CustomerDeleted
+                | Self::LoginCreated
+                | Self::LoginUpdated
+                | Self::LoginDeleted
+                | Self::ClientCertIssued
         )
     }
 }

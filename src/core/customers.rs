@@ -275,7 +275,7 @@ impl Core {
                 )));
             }
             let contact_id = db::contacts::insert(tx, &contact)?;
-            let id = db::customers::insert(tx, Some(&parent), &values, contact_id, now)?;
+            let id = db::customers::insert(tx, Some(&parent), &values, Some(contact_id), now)?;
             // The creator is the parent or above, so it may set the API permission box.
             if let Some(on) = login.api_permission {
                 db::customers::set_api_permission(tx, id, on)?;

@@ -19,6 +19,16 @@ pub enum CoreError {
     Duplicate(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed input that the model cannot take (a reference to the wrong kind of row, a
+    /// change to a terminated object); the message says what to fix.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The target is still used by other rows and cannot be removed.
+    #[error("{0}")]
+    InUse(String),
+    /// A read-only login tried to change something.
+    #[error("permission denied: this login is read-only")]
+    ReadOnly,
     #[error("permission denied: {0}")]
     Forbidden(String),
     #[error("storage is full: the change was not saved; free disk space and retry")]
@@ -39,7 +49,10 @@ impl CoreError {
 
     /// Whether this answer should leave a "refused" row in the audit log.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::OutOfScope(_) | Self::Forbidden(_))
+        matches!(
+            self,
+            Self::OutOfScope(_) | Self::Forbidden(_) | Self::ReadOnly
+        )
     }
 }
 

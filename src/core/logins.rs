@@ -58,6 +58,9 @@ impl ApiLogin {
                 row.login
             ));
         }
+        if !row.is_active {
+            return Err(format!("login '{}' is not active", row.login));
+        }
         if row.customer_blocked {
             return Err(format!("customer of '{}' is blocked", row.login));
         }
@@ -70,6 +73,8 @@ impl ApiLogin {
             },
             accounts_mgmt: row.accounts_mgmt,
             customers_mgmt: row.customers_mgmt,
+            read_only: row.read_only,
+            is_reseller: row.customer_is_reseller,
         })
     }
 }
@@ -189,7 +194,8 @@ impl Core {
         self.mutate(&actor, Event::Bootstrap, move |tx, _, now| {
             let contact = db::contacts::insert(tx, &[])?;
             let values = [("name", Field::Str(ROOT_LOGIN.into()))];
-            let root = db::customers::insert(tx, None, &values, contact, now)?;
+            let root = db::customers::insert(tx, None, &values, Some(contact), now)?;
+            db::resources::seed_default_billing_profile(tx, now)?;
             let login = db::logins::insert_for_customer(tx, ROOT_LOGIN, root, now)?;
             let secret = db::logins::ApiSecret {
                 realm: &realm,

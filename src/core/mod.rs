@@ -11,6 +11,8 @@ pub mod error;
 pub mod logins;
 pub mod passwords;
 pub mod permissions;
+pub mod records;
+pub mod resources;
 pub mod trusted_hosts;
 
 use std::sync::Arc;
@@ -77,6 +79,9 @@ impl Core {
         let result = self
             .db
             .write(move |tx| {
+                if acting.principal.is_read_only() {
+                    return Err(CoreError::ReadOnly);
+                }
                 let done = change(tx, &acting, now)?;
                 let entry = Entry {
                     event,

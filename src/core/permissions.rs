@@ -125,6 +125,66 @@ pub fn may_manage_trusted_hosts(p: &Principal) -> CoreResult<()> {
     }
 }
 
+/// What a principal reaches through the reseller-shaped resources (C5's admin and reseller
+/// roles): everything, or one reseller's objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    All,
+    Reseller { id: i64, path: String },
+}
+
+impl Reach {
+    /// The path prefix that limits what is listed, if any.
+    pub fn scope(&self) -> Option<&str> {
+        match self {
+            Self::All => None,
+            Self::Reseller { path, .. } => Some(path),
+        }
+    }
+
+    /// The reseller an object is created for: the one asked for when the caller reaches all,
+    /// the caller's own otherwise (C5 forces it rather than refusing).
+    pub fn reseller_for(&self, asked: Option<i64>) -> Option<i64> {
+        match self {
+            Self::All => asked,
+            Self::Reseller { id, .. } => Some(*id),
+        }
+    }
+
+    pub fn sees(&self, path: &str) -> bool {
+        self.scope().is_none_or(|prefix| path.starts_with(prefix))
+    }
+}
+
+/// Who may use the reseller-shaped resources: root's login, trusted hosts and the operator reach
+/// everything; a reseller's logins reach that reseller; other logins none of it.
+pub fn reach(p: &Principal) -> CoreResult<Reach> {
+    match p {
+        Principal::Trusted | Principal::Operator => Ok(Reach::All),
+        _ if is_root_equivalent(p) => Ok(Reach::All),
+        Principal::Login(l) => match &l.scope {
+            Scope::Customer { id, path } if l.is_reseller => Ok(Reach::Reseller {
+                id: *id,
+                path: path.clone(),
+            }),
+            _ => Err(CoreError::Forbidden(
+                "only the platform's and resellers' logins may use this resource".into(),
+            )),
+        },
+        Principal::Anonymous { .. } => Err(CoreError::Forbidden("not authenticated".into())),
+    }
+}
+
+/// Refuses unless the principal reaches everything (creating resellers, for example).
+pub fn reaches_all(p: &Principal) -> CoreResult<()> {
+    match reach(p)? {
+        Reach::All => Ok(()),
+        Reach::Reseller { .. } => Err(CoreError::Forbidden(
+            "only the platform's logins may do this".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +200,23 @@ mod tests {
             },
             accounts_mgmt: mgmt,
             customers_mgmt: mgmt,
+            read_only: false,
+            is_reseller: path.matches('/').count() == 3,
         })
+    }
+
+    #[test]
+    fn reach_is_everything_for_root_and_a_reseller_subtree_otherwise() {
+        assert_eq!(reach(&login("/1/", 7)).expect("root"), Reach::All);
+        assert_eq!(reach(&Principal::Trusted).expect("trusted"), Reach::All);
+        assert_eq!(
+            reach(&login("/1/5/", 7)).expect("reseller"),
+            Reach::Reseller {
+                id: 5,
+                path: "/1/5/".into()
+            }
+        );
+        assert!(reach(&login("/1/5/9/", 7)).is_err(), "a plain customer");
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn insert(
     tx: &WriteTx<'_>,
     parent: Option<&CustomerNode>,
     values: &[(&'static str, Field)],
-    contact_id: i64,
+    contact_id: Option<i64>,
     now: i64,
 ) -> DbResult<i64> {
     let mut all = values.to_vec();
@@ -71,7 +71,7 @@ pub fn insert(
         parent.map_or(Field::Null, |p| Field::Int(p.id)),
     ));
     all.push(("path", Field::Str(String::new())));
-    all.push(("contact_id", Field::Int(contact_id)));
+    all.push(("contact_id", contact_id.map_or(Field::Null, Field::Int)));
     all.push(("created_on", Field::Time(now)));
     all.push(("updated_on", Field::Time(now)));
     let id = fields::insert(tx, "customers", &all)?;

@@ -16,6 +16,7 @@ fn to_sql(field: &Field) -> Value {
         Field::StrList(items) => {
             Value::Text(serde_json::to_string(items).unwrap_or_else(|_| "[]".into()))
         }
+        Field::Json(v) => Value::Text(v.to_string()),
     }
 }
 
@@ -86,6 +87,11 @@ pub fn read(
 pub fn from_sql(def: &AttrDef, value: ValueRef<'_>) -> DbResult<Field> {
     let field = match (def.kind, value) {
         (_, ValueRef::Null) => Field::Null,
+        (Kind::Json, ValueRef::Text(t)) => Field::Json(
+            serde_json::from_slice(t)
+                .map_err(|e| DbError::Corrupt(format!("{}: {e}", def.column)))?,
+        ),
+        (Kind::Time, ValueRef::Integer(n)) => Field::Time(n),
         (Kind::List, ValueRef::Text(t)) => {
             let items: Vec<String> = serde_json::from_slice(t)
                 .map_err(|e| DbError::Corrupt(format!("{}: {e}", def.column)))?;

@@ -21,13 +21,16 @@ pub struct ApiLoginRow {
     pub customer_blocked: bool,
     pub accounts_mgmt: i64,
     pub customers_mgmt: i64,
+    pub read_only: bool,
+    pub is_active: bool,
+    pub customer_is_reseller: bool,
 }
 
 pub fn find_customer_login(conn: &Conn<'_>, login: &str) -> DbResult<Option<ApiLoginRow>> {
     let mut stmt = conn.sql().prepare_cached(
         "SELECT l.id, l.login, c.id, c.path, c.parent_id IS NULL, l.api_realm, l.api_ha1_md5,
                 l.api_ha1_sha256, l.allow_api_calls, c.api_permission, c.blocked,
-                c.accounts_mgmt, c.customers_mgmt
+                c.accounts_mgmt, c.customers_mgmt, l.read_only, l.is_active, c.kind = 'reseller'
          FROM logins l JOIN customers c ON c.id = l.customer_id
          WHERE l.login = ?",
     )?;
@@ -47,6 +50,9 @@ pub fn find_customer_login(conn: &Conn<'_>, login: &str) -> DbResult<Option<ApiL
                 customer_blocked: r.get(10)?,
                 accounts_mgmt: r.get(11)?,
                 customers_mgmt: r.get(12)?,
+                read_only: r.get(13)?,
+                is_active: r.get(14)?,
+                customer_is_reseller: r.get(15)?,
             })
         })
         .optional()?)
@@ -57,7 +63,7 @@ pub fn of_customer(conn: &Conn<'_>, customer_id: i64) -> DbResult<Option<(i64, S
     Ok(conn
         .sql()
         .query_row(
-            "SELECT id, login, allow_api_calls FROM logins WHERE customer_id = ?",
+            "SELECT id, login, allow_api_calls FROM logins WHERE customer_id = ? AND role = 'customer'",
             [customer_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

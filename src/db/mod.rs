@@ -13,7 +13,9 @@ pub mod contacts;
 pub mod customers;
 pub mod fields;
 pub mod logins;
+pub mod records;
 pub mod reference;
+pub mod resources;
 pub mod settings;
 pub mod trusted_hosts;
 
@@ -92,7 +94,10 @@ pub struct Db {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0002_c5.sql")),
+    ])
 }
 
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {

@@ -88,16 +88,17 @@ pub fn to_value(field: &Field) -> Value {
         Field::Str(s) => Value::Str(s.clone()),
         Field::StrList(items) => Value::Array(items.iter().cloned().map(Value::Str).collect()),
         Field::Time(ms) => Value::Str(sippy_date(*ms)),
+        Field::Json(v) => Value::Str(v.to_string()),
     }
 }
 
 /// The core's error as a fault, with HTTP-like codes (Sippy publishes no code table).
 pub fn fault(e: &CoreError) -> Fault {
     let code = match e {
-        CoreError::Missing(_) | CoreError::Invalid { .. } => 400,
-        CoreError::Forbidden(_) => 403,
+        CoreError::Missing(_) | CoreError::Invalid { .. } | CoreError::Unprocessable(_) => 400,
+        CoreError::Forbidden(_) | CoreError::ReadOnly => 403,
         CoreError::NotFound(_) | CoreError::OutOfScope(_) => 404,
-        CoreError::Duplicate(_) | CoreError::Conflict(_) => 409,
+        CoreError::Duplicate(_) | CoreError::Conflict(_) | CoreError::InUse(_) => 409,
         CoreError::StorageFull | CoreError::Busy => 503,
         CoreError::Storage(_) => 500,
     };
