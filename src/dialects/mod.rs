@@ -1,3 +1,4 @@
 //! Wire dialects: thin translations between a wire format and the core.
 
+pub mod c5;
 pub mod xmlrpc;

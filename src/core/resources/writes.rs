@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::Collection;
 use crate::core::actor::Actor;
-use crate::core::attrs::{self, Field, Fields, Presence};
+use crate::core::attrs::{self, Field, Fields, Kind, Presence};
 use crate::core::passwords;
 use crate::core::permissions::{self, Reach};
 use crate::core::{CoreError, CoreResult};
@@ -61,6 +61,10 @@ pub async fn prepare(
     let mut values = Vec::new();
     for def in c.writable() {
         match given.get(def.name) {
+            // C5 clients send null for "not set"; text columns keep that as empty.
+            Some(Field::Null) if matches!(def.kind, Kind::Text(_)) => {
+                values.push((def.column, Field::Str(String::new())));
+            }
             Some(value) => values.push((def.column, attrs::check(def, value)?)),
             None if def.presence == Presence::Required && (existing.is_none() || !def.secret) => {
                 return Err(CoreError::Missing(def.name.to_string()));
@@ -89,6 +93,15 @@ pub async fn prepare(
             }
         }
         Collection::Subscribers => {
+            // No web password (null) means no self-care login: stored as empty.
+            if let Some((_, value)) = prepared
+                .values
+                .iter_mut()
+                .find(|(c, _)| *c == "web_password")
+                && *value == Field::Null
+            {
+                *value = Field::Str(String::new());
+            }
             let primary = prepared.take("primary_number");
             let aliases = prepared.take("alias_numbers");
             if primary.is_some() || aliases.is_some() || existing.is_none() {
