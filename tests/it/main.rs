@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth_digest;
+mod c5;
 mod cli;
 mod clients;
 mod common;

@@ -1,0 +1,558 @@
+//! The C5-style `/api/` against the real server over HTTPS with curl: the one model across
+//! dialects, the audit trail, and bad input that must never yield a 5xx or change anything.
+//! (The Perl LWP and Python requests clients are in `c5_clients.rs`.)
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::{self, ROOT_PASSWORD, TestApp, call_xml, create_root_account, curl_post};
+
+/// One HTTP exchange.
+pub struct Reply {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// Calls `/api/...` over HTTPS as `user` (Basic), with extra `-H` headers and a body.
+pub fn api(
+    app: &TestApp,
+    user: Option<(&str, &str)>,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<&str>,
+) -> Reply {
+    let dir = tempfile::tempdir().unwrap();
+    let (body_file, header_file, data_file) = (
+        dir.path().join("body"),
+        dir.path().join("headers"),
+        dir.path().join("data"),
+    );
+    let url = format!(
+        "{}{path}",
+        app.xmlrpc_https().trim_end_matches("/xmlapi/xmlapi")
+    );
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "--path-as-is", "-X", method, "--cacert"])
+        .arg(app.ca_file())
+        .arg("-o")
+        .arg(&body_file)
+        .arg("-D")
+        .arg(&header_file)
+        .args(["-w", "%{http_code}"]);
+    if let Some((login, password)) = user {
+        cmd.args(["-u", &format!("{login}:{password}")]);
+    }
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    if let Some(data) = body {
+        std::fs::write(&data_file, data).unwrap();
+        cmd.arg("--data-binary")
+            .arg(format!("@{}", data_file.display()));
+    }
+    if method == "HEAD" {
+        cmd.arg("-I");
+    }
+    cmd.arg(url);
+    let (code, out, err) = common::run(&mut cmd);
+    assert_eq!(code, 0, "curl failed: {err}");
+    Reply {
+        status: out.trim().parse().unwrap_or(0),
+        headers: std::fs::read_to_string(&header_file).unwrap_or_default(),
+        body: std::fs::read_to_string(&body_file).unwrap_or_default(),
+    }
+}
+
+pub const ROOT: Option<(&str, &str)> = Some(("root", ROOT_PASSWORD));
+const JSON: &str = "Content-Type: application/json";
+const PATCH: &str = "Content-Type: application/json-patch+json";
+
+/// POSTs a JSON document as root and returns the new id from Location.
+pub fn create(app: &TestApp, res: &str, doc: &Value) -> i64 {
+    let r = api(
+        app,
+        ROOT,
+        "POST",
+        &format!("/api/{res}/"),
+        &[JSON],
+        Some(&doc.to_string()),
+    );
+    assert_eq!(r.status, 201, "POST {res}: {}", r.body);
+    let location = r.header("location").expect("Location");
+    assert!(location.starts_with(&format!("/api/{res}/")), "{location}");
+    location.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// A customer contact, a sipaccount customer and a domain; returns (customer id, domain).
+pub fn customer_with_domain(app: &TestApp, tag: &str) -> (i64, String) {
+    let contact = create(
+        app,
+        "customercontacts",
+        &json!({"email": format!("{tag}@example.com"), "reseller_id": 1}),
+    );
+    let customer = create(
+        app,
+        "customers",
+        &json!({"contact_id": contact, "status": "active", "type": "sipaccount",
+                "billing_profile_id": 1}),
+    );
+    let domain = format!("{tag}.example.com");
+    create(app, "domains", &json!({"domain": domain, "reseller_id": 1}));
+    (customer, domain)
+}
+
+#[test]
+fn a_subscriber_is_a_sippy_account_both_ways() {
+    let app = TestApp::spawn();
+    // XML-RPC → C5.
+    let account = create_root_account(&app, "sippy-made");
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        &format!("/api/subscribers/{account}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["username"], "sippy-made");
+    assert_eq!(r.json()["id"], account);
+
+    // C5 → XML-RPC.
+    let (customer, domain) = customer_with_domain(&app, "both");
+    let id = create(
+        &app,
+        "subscribers",
+        &json!({"customer_id": customer, "domain": domain, "username": "c5-made",
+                "password": "sip-secret", "primary_number": {"cc": 43, "ac": 1, "sn": 777}}),
+    );
+    let (status, body) = curl_post(
+        &app.xmlrpc_http(),
+        ROOT,
+        &call_xml(
+            "getAccountInfo",
+            &[("i_account", &format!("<int>{id}</int>"))],
+        ),
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("<string>c5-made</string>"), "{body}");
+    // The C5 customer is a node of the one tree: Sippy sees it too.
+    let (_, body) = curl_post(
+        &app.xmlrpc_http(),
+        ROOT,
+        &call_xml(
+            "getCustomerInfo",
+            &[("i_customer", &format!("<int>{customer}</int>"))],
+        ),
+    );
+    assert!(body.contains("<name>i_customer</name>"), "{body}");
+    // A change through one dialect reads back through the other.
+    let (_, body) = curl_post(
+        &app.xmlrpc_http(),
+        ROOT,
+        &call_xml(
+            "updateAccount",
+            &[
+                ("i_account", &format!("<int>{id}</int>")),
+                ("username", "<string>renamed</string>"),
+            ],
+        ),
+    );
+    assert!(!body.contains("faultCode"), "{body}");
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        &format!("/api/subscribers/{id}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.json()["username"], "renamed");
+}
+
+#[test]
+fn changes_are_audited_with_dialect_resource_and_no_password() {
+    let app = TestApp::spawn();
+    let (customer, domain) = customer_with_domain(&app, "audit");
+    create(
+        &app,
+        "subscribers",
+        &json!({"customer_id": customer, "domain": domain, "username": "audited",
+                "password": "do-not-log-me", "primary_number": {"cc": 49, "ac": 30, "sn": 1}}),
+    );
+    let out = app.cli(&["audit", "tail", "-n", "50"]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    let line = log
+        .lines()
+        .find(|l| l.contains("subscriber:") && l.contains("c5"))
+        .unwrap_or_else(|| panic!("no c5 subscriber row in\n{log}"));
+    assert!(line.contains("POST /api/subscribers/"), "{line}");
+    assert!(line.contains("audited"), "{line}");
+    assert!(
+        !log.contains("do-not-log-me"),
+        "a password reached the audit log"
+    );
+}
+
+#[test]
+fn unauthenticated_calls_get_the_basic_challenge_first() {
+    let app = TestApp::spawn();
+    let r = api(&app, None, "GET", "/api/subscribers/", &[], None);
+    assert_eq!(r.status, 401);
+    let first = r.header("www-authenticate").expect("a challenge");
+    assert_eq!(first, "Basic realm=\"api_admin_http\"");
+    assert!(r.headers.contains("Digest "), "digest is offered too");
+    let r = api(
+        &app,
+        Some(("root", "wrong")),
+        "GET",
+        "/api/subscribers/",
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn bad_input_gets_c5_statuses_and_changes_nothing() {
+    let app = TestApp::spawn();
+    let (customer, domain) = customer_with_domain(&app, "bad");
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let huge = r#"{"customer_id": 99999999999999999999999, "username": "x", "password": "p"}"#;
+    let wrong_type = format!(
+        r#"{{"customer_id": "{customer}", "domain": "{domain}", "username": ["x"], "password": 5}}"#
+    );
+    let cust = format!("/api/customers/{customer}");
+    let cases: Vec<(&str, &str, Vec<&str>, Option<String>, u16)> = vec![
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some("{".into()),
+            400,
+        ),
+        ("POST", "/api/subscribers/", vec![JSON], None, 400),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec!["Content-Type: text/plain"],
+            Some("{}".into()),
+            415,
+        ),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some(deep.clone()),
+            400,
+        ),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some(huge.into()),
+            422,
+        ),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some(wrong_type),
+            422,
+        ),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some("[1,2]".into()),
+            400,
+        ),
+        (
+            "POST",
+            "/api/subscribers/",
+            vec![JSON],
+            Some("{}".into()),
+            422,
+        ),
+        ("GET", "/api/subscribers/abc", vec![], None, 400),
+        ("GET", "/api/subscribers/-1", vec![], None, 400),
+        (
+            "GET",
+            "/api/subscribers/99999999999999999999",
+            vec![],
+            None,
+            400,
+        ),
+        ("GET", "/api/subscribers/424242", vec![], None, 404),
+        ("GET", "/api/subscribers/?page=0", vec![], None, 400),
+        ("GET", "/api/subscribers/?rows=abc", vec![], None, 400),
+        ("GET", "/api/subscribers/?rows=100000000", vec![], None, 400),
+        (
+            "GET",
+            "/api/subscribers/?create_timestamp_gt=yesterday",
+            vec![],
+            None,
+            422,
+        ),
+        ("GET", "/api/nonsense/", vec![], None, 404),
+        ("DELETE", &cust, vec![], None, 404),
+        ("PUT", "/api/domains/1", vec![JSON], Some("{}".into()), 404),
+        ("PATCH", &cust, vec![JSON], Some("[]".into()), 415),
+        ("PATCH", &cust, vec![PATCH], Some("{}".into()), 400),
+        (
+            "PATCH",
+            &cust,
+            vec![PATCH],
+            Some(r#"[{"path":"/status"}]"#.into()),
+            400,
+        ),
+        (
+            "PATCH",
+            &cust,
+            vec![PATCH],
+            Some(r#"[{"op":"remove","path":"/status"}]"#.into()),
+            400,
+        ),
+        (
+            "PATCH",
+            &cust,
+            vec![PATCH],
+            Some(r#"[{"op":"replace","path":"/nope/x","value":1}]"#.into()),
+            422,
+        ),
+        (
+            "PATCH",
+            &cust,
+            vec![PATCH],
+            Some(r#"[{"op":"replace","path":"/status","value":"sleeping"}]"#.into()),
+            422,
+        ),
+    ];
+    let before =
+        api(&app, ROOT, "GET", "/api/subscribers/", &[], None).json()["total_count"].clone();
+    let audit_before = app.cli(&["audit", "tail", "-n", "10000"]).stdout.len();
+    for (method, path, headers, body, want) in &cases {
+        let r = api(&app, ROOT, method, path, headers, body.as_deref());
+        assert_eq!(r.status, *want, "{method} {path} {body:?}: {}", r.body);
+        let doc = r.json();
+        assert_eq!(doc["code"], *want, "{}", r.body);
+        assert!(
+            doc["message"].as_str().is_some_and(|m| m.len() > 5),
+            "a message a person can act on: {}",
+            r.body
+        );
+    }
+    let after =
+        api(&app, ROOT, "GET", "/api/subscribers/", &[], None).json()["total_count"].clone();
+    assert_eq!(before, after, "nothing was written");
+    let r = api(&app, ROOT, "GET", &cust, &[], None);
+    assert_eq!(r.json()["status"], "active");
+    // Refusals leave audit rows; the log only grew.
+    assert!(app.cli(&["audit", "tail", "-n", "10000"]).stdout.len() >= audit_before);
+}
+
+#[test]
+fn validation_messages_name_the_field_and_mask_passwords() {
+    let app = TestApp::spawn();
+    let (customer, domain) = customer_with_domain(&app, "masked");
+    let doc = json!({"customer_id": customer, "domain": domain, "username": "u",
+                     "password": "x".repeat(500), "primary_number": {"cc": 1, "sn": 2}});
+    let r = api(
+        &app,
+        ROOT,
+        "POST",
+        "/api/subscribers/",
+        &[JSON],
+        Some(&doc.to_string()),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("Validation failed. field='password', input='*****'"),
+        "{message}"
+    );
+    let r = api(
+        &app,
+        ROOT,
+        "POST",
+        "/api/customercontacts/",
+        &[JSON],
+        Some(r#"{"firstname": "no mail", "reseller_id": 1}"#),
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Validation failed. field='email'"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn collections_page_in_the_database_with_nav_links() {
+    let app = TestApp::spawn();
+    for i in 0..7 {
+        create(
+            &app,
+            "customercontacts",
+            &json!({"email": format!("p{i}@paging.test"), "reseller_id": 1}),
+        );
+    }
+    let path = "/api/customercontacts/?page=2&rows=3&email=*@paging.test";
+    let r = api(&app, ROOT, "GET", path, &[], None);
+    let doc = r.json();
+    assert_eq!(doc["total_count"], 7);
+    assert_eq!(doc["_links"]["self"]["href"], path);
+    assert_eq!(
+        doc["_links"]["next"]["href"],
+        "/api/customercontacts/?page=3&rows=3&email=*@paging.test"
+    );
+    assert!(doc["_links"]["prev"].is_object());
+    assert_eq!(
+        doc["_embedded"]["ngcp:customercontacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The last page has one item: an object, not an array.
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        "/api/customercontacts/?page=3&rows=3&email=*@paging.test",
+        &[],
+        None,
+    );
+    assert!(r.json()["_embedded"]["ngcp:customercontacts"].is_object());
+    assert!(r.json()["_links"].get("next").is_none());
+    // An empty page has no _embedded.
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        "/api/customercontacts/?email=nobody@nowhere",
+        &[],
+        None,
+    );
+    assert!(r.json().get("_embedded").is_none());
+    // no_count: no total, next decided by one extra row.
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        "/api/customercontacts/?rows=3&no_count=1&email=*@paging.test",
+        &[],
+        None,
+    );
+    assert!(r.json()["total_count"].is_null());
+    assert!(r.json()["_links"]["next"].is_object());
+    // Ordering.
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        "/api/customercontacts/?rows=10&email=*@paging.test&order_by=email&order_by_direction=desc",
+        &[],
+        None,
+    );
+    let emails: Vec<String> = r.json()["_embedded"]["ngcp:customercontacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["email"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = emails.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(emails, sorted);
+}
+
+#[test]
+fn verbs_method_override_head_and_double_slashes() {
+    let app = TestApp::spawn();
+    let contact = create(
+        &app,
+        "customercontacts",
+        &json!({"email": "v@example.com", "reseller_id": 1}),
+    );
+    let r = api(&app, ROOT, "OPTIONS", "/api/customercontacts/", &[], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("allow").as_deref(),
+        Some("GET, POST, HEAD, OPTIONS")
+    );
+    assert!(
+        r.header("accept-post")
+            .unwrap()
+            .ends_with("#rel-customercontacts")
+    );
+    let r = api(
+        &app,
+        ROOT,
+        "HEAD",
+        &format!("/api/customercontacts/{contact}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains('{'), "HEAD sends no body: {}", r.body);
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        &format!("//api/customercontacts/{contact}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api(
+        &app,
+        ROOT,
+        "POST",
+        &format!("/api/customercontacts/{contact}"),
+        &["X-HTTP-Method-Override: DELETE"],
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = api(
+        &app,
+        ROOT,
+        "GET",
+        &format!("/api/customercontacts/{contact}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["message"], "Entity 'customercontact' not found.");
+    let r = api(&app, ROOT, "OPTIONS", "/api/", &[], None);
+    assert_eq!(
+        r.headers.matches("rel=\"collection ").count(),
+        8,
+        "{}",
+        r.headers
+    );
+    let r = api(&app, ROOT, "GET", "/api/openapi.json", &[], None);
+    assert_eq!(r.json()["openapi"], "3.1.0");
+    assert!(r.json()["paths"]["/api/subscribers/{id}"]["patch"].is_object());
+}
