@@ -61,6 +61,35 @@ pub fn update(
     Ok(stmt.execute(rusqlite::params_from_iter(args))? == 1)
 }
 
+/// The pairs of `values` that differ from what row `id` of `table` holds (compared with SQL's
+/// null-safe `IS`), so a write of an unchanged document changes nothing, stamps included.
+pub fn changed(
+    conn: &Conn<'_>,
+    table: &'static str,
+    id: i64,
+    values: &[(&'static str, Field)],
+) -> DbResult<Vec<(&'static str, Field)>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tests: Vec<String> = values.iter().map(|(c, _)| format!("{c} IS ?")).collect();
+    let sql = format!("SELECT {} FROM {table} WHERE id = ?", tests.join(", "));
+    let mut args: Vec<Value> = values.iter().map(|(_, v)| to_sql(v)).collect();
+    args.push(Value::Integer(id));
+    let same: Vec<bool> = conn
+        .sql()
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |row| {
+            (0..values.len()).map(|i| row.get(i)).collect()
+        })?;
+    Ok(values
+        .iter()
+        .zip(same)
+        .filter(|(_, same)| !same)
+        .map(|(pair, _)| pair.clone())
+        .collect())
+}
+
 /// Reads the non-secret attributes in `defs` of row `id` of `table`, by their wire names.
 pub fn read(
     conn: &Conn<'_>,

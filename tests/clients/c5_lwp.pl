@@ -22,20 +22,28 @@ use JSON qw();
 use LWP::UserAgent;
 use URI;
 
-my $uri     = $ENV{SY_API_URL}       or fail('SY_API_URL is not set');
-my $cafile  = $ENV{SY_CAFILE}        or fail('SY_CAFILE is not set');
-my $root_pw = $ENV{SY_ROOT_PASSWORD} or fail('SY_ROOT_PASSWORD is not set');
+my $uri     = $ENV{SY_API_URL}       or bail('SY_API_URL is not set');
+my $cafile  = $ENV{SY_CAFILE}        or bail('SY_CAFILE is not set');
+my $root_pw = $ENV{SY_ROOT_PASSWORD} or bail('SY_ROOT_PASSWORD is not set');
 $uri =~ s{/+$}{};
 my $host_port = URI->new($uri)->host_port;
 my $sfx       = join '', map { ('a' .. 'z', 0 .. 9)[rand 36] } 1 .. 8;
 
 # ---------------------------------------------------------------- helpers
 
-sub fail {
+# Prints the message and exits 1 (die would exit 255).
+sub bail {
     my ($msg) = @_;
     chomp $msg;
     print STDERR "$msg\n";
     exit 1;
+}
+
+# A failed check: caught by the scenario runner below.
+sub fail {
+    my ($msg) = @_;
+    chomp $msg;
+    die "$msg\n";
 }
 
 # A user agent set up like the handbook's, plus a log of every response
@@ -328,8 +336,8 @@ sub errors {
 
 my %scenarios = (seed004 => \&seed004, errors => \&errors);
 my $name = $ARGV[0] // '';
-fail("usage: $0 {" . join('|', sort keys %scenarios) . '}') unless @ARGV == 1 && $scenarios{$name};
+bail("usage: $0 {" . join('|', sort keys %scenarios) . '}') unless @ARGV == 1 && $scenarios{$name};
 my $ok = eval { $scenarios{$name}->(); 1 };
-fail("FAILED $name: $@") unless $ok;
+bail("FAILED $name: $@") unless $ok;
 print "ok $name\n";
 exit 0;

@@ -232,6 +232,9 @@ fn unauthenticated_calls_get_the_basic_challenge_first() {
     assert_eq!(r.status, 401);
 }
 
+/// method, path, headers, body, expected status
+type Case<'a> = (&'a str, &'a str, Vec<&'a str>, Option<String>, u16);
+
 #[test]
 fn bad_input_gets_c5_statuses_and_changes_nothing() {
     let app = TestApp::spawn();
@@ -242,7 +245,7 @@ fn bad_input_gets_c5_statuses_and_changes_nothing() {
         r#"{{"customer_id": "{customer}", "domain": "{domain}", "username": ["x"], "password": 5}}"#
     );
     let cust = format!("/api/customers/{customer}");
-    let cases: Vec<(&str, &str, Vec<&str>, Option<String>, u16)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             "/api/subscribers/",

@@ -6,6 +6,7 @@
 mod audit;
 mod auth_digest;
 mod c5;
+mod c5_clients;
 mod cli;
 mod clients;
 mod common;

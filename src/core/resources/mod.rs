@@ -150,6 +150,19 @@ fn visible(conn: &Conn<'_>, reach: &Reach, c: Collection, id: i64) -> CoreResult
     Ok(record)
 }
 
+/// Resellers do not see which reseller owns their own objects (C5 shows `reseller_id` to the
+/// platform's admins only).
+fn shown_to(reach: &Reach, c: Collection, mut record: Record) -> Record {
+    let owned = matches!(
+        c,
+        Collection::CustomerContacts | Collection::Domains | Collection::BillingProfiles
+    );
+    if owned && *reach != Reach::All {
+        record.fields.retain(|(name, _)| *name != "reseller_id");
+    }
+    record
+}
+
 /// The audit detail of a change: the collection and the fields given, secrets masked.
 fn change_detail(c: Collection, given: &Fields) -> String {
     let fields = super::accounts::audit_detail(given, &[c.writable()]);
@@ -174,7 +187,7 @@ impl Core {
             let reach = permissions::reach(&acting.principal)?;
             let listing = c.listing();
             let order = listing.order_column(request.order_by.as_deref());
-            Ok(db::records::list(
+            let mut page = db::records::list(
                 conn,
                 listing,
                 reach.scope(),
@@ -182,7 +195,13 @@ impl Core {
                 order,
                 request.descending,
                 (request.offset, request.limit, request.count),
-            )?)
+            )?;
+            page.records = page
+                .records
+                .into_iter()
+                .map(|r| shown_to(&reach, c, r))
+                .collect();
+            Ok(page)
         })
         .await
     }
@@ -191,7 +210,7 @@ impl Core {
         let acting = actor.clone();
         self.query(actor, c.events().read, move |conn| {
             let reach = permissions::reach(&acting.principal)?;
-            visible(conn, &reach, c, id)
+            visible(conn, &reach, c, id).map(|r| shown_to(&reach, c, r))
         })
         .await
     }

@@ -73,7 +73,6 @@ pub static ADMINS: Listing = Listing {
         w("read_only", FLAG, Optional),
         w("is_active", FLAG, Optional),
         w("email", OPT_TEXT, Optional),
-        col("role", "logins.role", TEXT),
     ],
     base: "(SELECT c.kind FROM customers c WHERE c.id = logins.customer_id) = 'reseller'",
     owner_path: "(SELECT c.path FROM customers c WHERE c.id = logins.customer_id)",
@@ -138,7 +137,8 @@ const CONTACT_SORT: &[(&str, &str)] = &[
 pub static CUSTOMER_CONTACTS: Listing = Listing {
     table: "contacts",
     columns: CONTACT_READ,
-    base: "contacts.kind = 'customer' AND contacts.status <> 'terminated'",
+    base: "contacts.kind = 'customer' AND contacts.reseller_id IS NOT NULL \
+           AND contacts.status <> 'terminated'",
     owner_path: "(SELECT c.path FROM customers c WHERE c.id = coalesce(contacts.reseller_id, 1))",
     sort: CONTACT_SORT,
     filters: &[

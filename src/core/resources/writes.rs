@@ -667,7 +667,10 @@ pub fn replace(
                     "Reseller '{name}' already exists."
                 )));
             }
-            db::customers::update(tx, id, &p.values, now)?;
+            let values = fields::changed(tx, "customers", id, &p.values)?;
+            if !values.is_empty() {
+                db::customers::update(tx, id, &values, now)?;
+            }
         }
         Collection::Admins => {
             let (old_login, role, _) = db::resources::login(tx, id)?
@@ -699,9 +702,11 @@ pub fn replace(
                     )));
                 }
             }
-            let mut values = p.values;
-            values.push(("updated_on", Field::Time(now)));
-            fields::update(tx, "logins", id, &values)?;
+            let mut values = fields::changed(tx, "logins", id, &p.values)?;
+            if !values.is_empty() || p.admin_secret.is_some() {
+                values.push(("updated_on", Field::Time(now)));
+                fields::update(tx, "logins", id, &values)?;
+            }
             if let Some(secret) = &p.admin_secret {
                 store_admin_secret(tx, id, secret, now)?;
             }
@@ -714,9 +719,11 @@ pub fn replace(
                 let reseller = reseller_of(tx, reach, asked, "Invalid 'reseller_id'")?;
                 p.values.push(("reseller_id", Field::Int(reseller)));
             }
-            let mut values = p.values;
-            values.push(("modify_timestamp", Field::Time(now)));
-            db::contacts::update(tx, id, &values)?;
+            let mut values = fields::changed(tx, "contacts", id, &p.values)?;
+            if !values.is_empty() {
+                values.push(("modify_timestamp", Field::Time(now)));
+                db::contacts::update(tx, id, &values)?;
+            }
         }
         Collection::Customers => {
             let node = db::resources::tree_node(tx, id)?
@@ -746,7 +753,10 @@ pub fn replace(
                 ("contact_id", Field::Int(contact)),
                 ("billing_profile_id", Field::Int(profile)),
             ]);
-            db::customers::update(tx, id, &values, now)?;
+            let values = fields::changed(tx, "customers", id, &values)?;
+            if !values.is_empty() {
+                db::customers::update(tx, id, &values, now)?;
+            }
             if terminating {
                 db::resources::delete_subscribers_of(tx, id)?;
             }
@@ -766,11 +776,12 @@ pub fn replace(
             };
             ensure_unique_profile(tx, reseller, &p, Some(id))?;
             let mut values = p.values;
-            values.extend([
-                ("reseller_id", Field::Int(reseller)),
-                ("modify_timestamp", Field::Time(now)),
-            ]);
-            fields::update(tx, "billing_profiles", id, &values)?;
+            values.push(("reseller_id", Field::Int(reseller)));
+            let mut values = fields::changed(tx, "billing_profiles", id, &values)?;
+            if !values.is_empty() {
+                values.push(("modify_timestamp", Field::Time(now)));
+                fields::update(tx, "billing_profiles", id, &values)?;
+            }
         }
         Collection::Subscribers => {
             let owner_id = int(p.take("customer_id")).unwrap_or_default();
@@ -783,10 +794,15 @@ pub fn replace(
             values.extend([
                 ("customer_id", Field::Int(owner.id)),
                 ("domain_id", domain_id.map_or(Field::Null, Field::Int)),
-                ("updated_on", Field::Time(now)),
-                ("updated_by", Field::Str(actor.display_name())),
             ]);
-            db::accounts::update(tx, id, &values)?;
+            let mut values = fields::changed(tx, "subscribers", id, &values)?;
+            if !values.is_empty() {
+                values.extend([
+                    ("updated_on", Field::Time(now)),
+                    ("updated_by", Field::Str(actor.display_name())),
+                ]);
+                db::accounts::update(tx, id, &values)?;
+            }
             if let Some((primary, aliases)) = numbers {
                 db::resources::replace_numbers(tx, id, primary.as_ref(), &aliases)?;
             }

@@ -309,6 +309,20 @@ async fn collection(call: &Call<'_>, r: &'static Resource) -> Response {
         return error_response(&ApiError::not_found_path());
     }
     match verb {
+        // C5 redirects a collection named without its trailing slash to the slashed one.
+        "GET" if !call.uri.path().ends_with('/') => {
+            let query = call
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            let to = format!("/api/{}/{query}", r.name);
+            let mut resp = StatusCode::MOVED_PERMANENTLY.into_response();
+            if let Ok(v) = HeaderValue::from_str(&to) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            resp
+        }
         "GET" => list(call, r).await,
         _ => create(call, r).await,
     }

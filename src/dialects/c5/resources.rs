@@ -181,8 +181,10 @@ impl Resource {
     pub fn fields_from(&self, doc: &Map<String, Value>) -> Fields {
         let writable = self.collection.writable();
         doc.iter()
-            .filter(|(k, _)| writable.iter().any(|d| d.name == k.as_str()))
-            .map(|(k, v)| (k.clone(), from_json(v)))
+            .filter_map(|(k, v)| {
+                let def = writable.iter().find(|d| d.name == k.as_str())?;
+                Some((k.clone(), from_json(def.kind, v)))
+            })
             .collect()
     }
 
@@ -223,8 +225,14 @@ impl Resource {
     }
 }
 
-fn from_json(v: &Value) -> Field {
+/// A JSON value as a core field. Perl clients send ids cut out of a Location header as strings
+/// (seed 004 does), so digit strings count as integers where an integer is expected.
+fn from_json(kind: Kind, v: &Value) -> Field {
+    let wants_int = matches!(kind, Kind::Int(..) | Kind::OptInt(..) | Kind::Ref { .. });
     match v {
+        Value::String(s) if wants_int && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().map_or_else(|_| Field::Str(s.clone()), Field::Int)
+        }
         Value::Null => Field::Null,
         Value::Bool(b) => Field::Bool(*b),
         Value::Number(n) => n
