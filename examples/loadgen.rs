@@ -8,25 +8,40 @@
 //! - `create-account`: Digest-authenticated `createAccount` with unique usernames.
 //! - `sequential-create`: one connection, `--requests` (default 1,000) `createAccount` calls in
 //!   sequence; the figure is the total wall time, connection and first challenge included.
+//! - `c5-get`: the C5 dialect's `GET /api/subscribers/{--subscriber}` (expects 200).
+//! - `c5-create`: `POST /api/subscribers/` with a JSON body, a unique username and a unique
+//!   primary number, under `--customer` and `--domain` (expects 201; `first_created` is the id
+//!   from the first `Location`).
+//! - `c5-page`: `GET --path` (default `/api/subscribers/?page=1&rows=10`; expects 200), for
+//!   collection pages.
+//!
+//! The C5 modes authenticate with `--auth basic` (default: preemptive
+//! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
+//! the realm sends it) or `--auth digest` (as below, for GET or POST). `--total N` stops the whole
+//! run after N calls across all connections (for seeding an exact number of rows).
 //!
 //! Digest is done the way a nonce-reusing client (Python requests, Perl LWP) does it: each
 //! connection's first request, sent before the measurement starts, gets the 401 challenge; every
 //! later request reuses that nonce with nc 1, 2, 3, ... and a per-connection cnonce. A `401` with
-//! `stale=true` takes the new nonce and retries; any other `401`, any status but 200 and any
-//! XML-RPC fault count as errors (the first one is printed).
+//! `stale=true` takes the new nonce and retries; any other `401`, any status but the expected one
+//! (200; 201 for `c5-create`) and any XML-RPC fault count as errors (the first one is printed).
 //!
 //! Output: a human summary on stderr and one JSON line on stdout.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use base64::Engine as _;
 use clap::{Parser, ValueEnum};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{
+    AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -48,6 +63,9 @@ enum Mode {
     GetAccount,
     CreateAccount,
     SequentialCreate,
+    C5Get,
+    C5Create,
+    C5Page,
 }
 
 impl Mode {
@@ -57,12 +75,45 @@ impl Mode {
             Self::GetAccount => "get-account",
             Self::CreateAccount => "create-account",
             Self::SequentialCreate => "sequential-create",
+            Self::C5Get => "c5-get",
+            Self::C5Create => "c5-create",
+            Self::C5Page => "c5-page",
         }
     }
 
-    fn uses_digest(self) -> bool {
-        self != Self::Hello
+    fn is_c5(self) -> bool {
+        matches!(self, Self::C5Get | Self::C5Create | Self::C5Page)
     }
+
+    fn is_xmlrpc(self) -> bool {
+        matches!(
+            self,
+            Self::GetAccount | Self::CreateAccount | Self::SequentialCreate
+        )
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Self::Hello | Self::C5Get | Self::C5Page => Method::GET,
+            _ => Method::POST,
+        }
+    }
+
+    /// The status a successful call answers with.
+    fn expected(self) -> StatusCode {
+        if self == Self::C5Create {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+/// How the C5 modes authenticate (the XML-RPC modes always use Digest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Auth {
+    Basic,
+    Digest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,7 +131,9 @@ struct Args {
     /// What each request does.
     #[arg(long, value_enum, default_value = "hello")]
     mode: Mode,
-    /// Request path; default `/` for hello, `/xmlapi/xmlapi` otherwise.
+    /// Request path; default `/` for hello, `/xmlapi/xmlapi` for the XML-RPC modes,
+    /// `/api/subscribers/{--subscriber}` for c5-get, `/api/subscribers/` for c5-create and
+    /// `/api/subscribers/?page=1&rows=10` for c5-page.
     #[arg(long)]
     path: Option<String>,
     /// Concurrent keep-alive connections (sequential-create always uses one).
@@ -92,16 +145,19 @@ struct Args {
     /// Stop each connection after this many calls (sequential-create: default 1000).
     #[arg(long)]
     requests: Option<u64>,
+    /// Stop the whole run after this many calls across all connections.
+    #[arg(long)]
+    total: Option<u64>,
     /// PEM file of the certificate (or CA) to trust for https.
     #[arg(long)]
     cacert: Option<PathBuf>,
     /// Accept any server certificate (loopback benchmarks only).
     #[arg(long)]
     insecure: bool,
-    /// Digest login.
+    /// API login.
     #[arg(long, default_value = "root")]
     user: String,
-    /// Digest password (the login's API password).
+    /// The login's API password.
     #[arg(
         long,
         env = "LOADGEN_PASSWORD",
@@ -112,9 +168,21 @@ struct Args {
     /// Digest algorithm to answer with (the server offers both under one nonce).
     #[arg(long, value_enum, default_value = "sha256")]
     alg: Alg,
+    /// How the C5 modes authenticate: preemptive Basic, or Digest with a reused nonce.
+    #[arg(long, value_enum, default_value = "basic")]
+    auth: Auth,
     /// The account getAccountInfo asks for.
     #[arg(long, default_value_t = 1)]
     account: i64,
+    /// The subscriber c5-get reads.
+    #[arg(long, default_value_t = 1)]
+    subscriber: i64,
+    /// The customer c5-create makes subscribers under.
+    #[arg(long, default_value_t = 1)]
+    customer: i64,
+    /// The domain (name) of the subscribers c5-create makes.
+    #[arg(long, default_value = "bench.example.com")]
+    domain: String,
     /// Prefix of the usernames createAccount makes (a run id is appended).
     #[arg(long, default_value = "lg")]
     prefix: String,
@@ -130,6 +198,16 @@ struct Args {
     /// The server's process id: its CPU time during the measured phase is reported too.
     #[arg(long)]
     server_pid: Option<u32>,
+}
+
+impl Args {
+    fn uses_digest(&self) -> bool {
+        self.mode.is_xmlrpc() || (self.mode.is_c5() && self.auth == Auth::Digest)
+    }
+
+    fn uses_basic(&self) -> bool {
+        self.mode.is_c5() && self.auth == Auth::Basic
+    }
 }
 
 /// Where and how to connect.
@@ -376,7 +454,7 @@ fn pick_challenge(headers: &HeaderMap, wanted: Algorithm) -> Option<Challenge> {
 struct DigestSession {
     user: String,
     password: String,
-    method: &'static str,
+    method: Method,
     uri: String,
     wanted: Algorithm,
     cnonce: String,
@@ -393,7 +471,7 @@ impl DigestSession {
         Ok(Self {
             user: args.user.clone(),
             password: args.password.clone(),
-            method: "POST",
+            method: args.mode.method(),
             uri: uri.to_string(),
             wanted: match args.alg {
                 Alg::Sha256 => Algorithm::Sha256,
@@ -430,7 +508,7 @@ impl DigestSession {
             alg,
             ha1_hex,
             &challenge.nonce,
-            self.method,
+            self.method.as_str(),
             &self.uri,
             Some(QopAuth {
                 qop: "auth",
@@ -463,7 +541,8 @@ struct Stats {
     /// Latency of every exchange that was not a 401, in microseconds.
     latencies_us: Vec<u32>,
     first_error: Option<String>,
-    /// `i_account` returned by the first successful createAccount (for seeding).
+    /// `i_account` of the first successful createAccount, or the id in the first c5-create
+    /// `Location` (for seeding).
     first_created: Option<String>,
 }
 
@@ -495,6 +574,10 @@ struct Bodies {
     mode: Mode,
     fixed: Bytes,
     prefix: String,
+    /// c5-create: six random digits that start every primary number of this run.
+    number_run: String,
+    customer: i64,
+    domain: String,
 }
 
 impl Bodies {
@@ -505,6 +588,12 @@ impl Bodies {
             Ok(()) => hex::encode(random),
             Err(_) => format!("{:x}", std::process::id()),
         };
+        let number_run = format!(
+            "{:06}",
+            u64::from_le_bytes([
+                random[0], random[1], random[2], random[3], random[4], random[5], 0, 0
+            ]) % 1_000_000
+        );
         let fixed = match args.mode {
             Mode::GetAccount => Bytes::from(render_method_call(
                 "getAccountInfo",
@@ -518,15 +607,35 @@ impl Bodies {
             mode: args.mode,
             fixed,
             prefix: format!("{}-{run}", args.prefix),
+            number_run,
+            customer: args.customer,
+            domain: args.domain.clone(),
         }
     }
 
-    fn next(&self, conn: usize, seq: u64) -> Bytes {
+    /// The body of connection `conn`'s call `seq`, the run's call number `n`.
+    fn next(&self, conn: usize, seq: u64, n: u64) -> Bytes {
         match self.mode {
-            Mode::Hello | Mode::GetAccount => self.fixed.clone(),
+            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page => self.fixed.clone(),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
+            Mode::C5Create => {
+                // Unique across runs: the username carries the random run id, the number its
+                // six random digits plus the call number (at most 16 digits in all).
+                let body = json!({
+                    "customer_id": self.customer,
+                    "domain": self.domain,
+                    "username": format!("{}-{n}", self.prefix),
+                    "password": "p",
+                    "primary_number": {
+                        "cc": 1,
+                        "ac": 555,
+                        "sn": format!("{}{n:09}", self.number_run),
+                    },
+                });
+                Bytes::from(body.to_string())
+            }
         }
     }
 }
@@ -574,6 +683,10 @@ struct Plan {
     duration: Duration,
     max_calls: Option<u64>,
     timeout: Duration,
+    /// Calls started so far across all connections (numbers c5-create's rows; `--total`).
+    issued: AtomicU64,
+    /// The preemptive `Authorization: Basic ...` value (C5 modes with `--auth basic`).
+    basic: Option<HeaderValue>,
 }
 
 /// One HTTP exchange's outcome: status, headers, body.
@@ -585,17 +698,14 @@ async fn exchange(
     body: Bytes,
     auth: Option<HeaderValue>,
 ) -> Result<Exchange> {
-    let method = if plan.args.mode == Mode::Hello {
-        Method::GET
-    } else {
-        Method::POST
-    };
     let mut builder = Request::builder()
-        .method(method)
+        .method(plan.args.mode.method())
         .uri(plan.path.as_str())
         .header(HOST, plan.target.authority.clone());
-    if plan.args.mode != Mode::Hello {
+    if plan.args.mode.is_xmlrpc() {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    } else if plan.args.mode == Mode::C5Create {
+        builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     if let Some(auth) = auth {
         builder = builder.header(AUTHORIZATION, auth);
@@ -662,7 +772,10 @@ async fn call(
     measure: bool,
 ) -> Result<()> {
     for _attempt in 0..3 {
-        let auth = digest.as_mut().and_then(DigestSession::authorization);
+        let auth = match digest.as_mut() {
+            Some(session) => session.authorization(),
+            None => plan.basic.clone(),
+        };
         let had_auth = auth.is_some();
         let started = Instant::now();
         let (status, headers, reply) = exchange(sender, plan, body.clone(), auth).await?;
@@ -706,14 +819,28 @@ async fn call(
         tally
             .latencies_us
             .push(u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX));
-        if status != StatusCode::OK {
-            tally.error(format!("HTTP {status}: {}", snippet(&reply)));
-        } else if is_fault(&reply) {
+        let mode = plan.args.mode;
+        if status != mode.expected() {
+            tally.error(format!(
+                "HTTP {status} to {} {}: {}",
+                mode.method(),
+                plan.path,
+                snippet(&reply)
+            ));
+        } else if mode.is_xmlrpc() && is_fault(&reply) {
             tally.error(format!("XML-RPC fault: {}", snippet(&reply)));
         } else {
             tally.ok += 1;
-            if tally.first_created.is_none() && plan.args.mode != Mode::Hello {
-                tally.first_created = created_id(&reply);
+            if tally.first_created.is_none() {
+                if mode.is_xmlrpc() {
+                    tally.first_created = created_id(&reply);
+                } else if mode == Mode::C5Create {
+                    tally.first_created = headers
+                        .get(LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+                        .map(str::to_string);
+                }
             }
         }
         return Ok(());
@@ -726,7 +853,7 @@ async fn call(
 /// others, then loop until the deadline or the call limit.
 async fn connection(plan: Arc<Plan>, index: usize, barrier: Arc<Barrier>) -> Stats {
     let mut stats = Stats::default();
-    let mut digest = if plan.args.mode.uses_digest() {
+    let mut digest = if plan.args.uses_digest() {
         match DigestSession::new(&plan.args, &plan.path) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -747,7 +874,7 @@ async fn connection(plan: Arc<Plan>, index: usize, barrier: Arc<Barrier>) -> Sta
     };
     if let (Some(s), Some(_)) = (sender.as_mut(), digest.as_ref()) {
         // The probe carries a real body without credentials, as requests and LWP send it.
-        let body = plan.bodies.next(index, u64::MAX);
+        let body = plan.bodies.next(index, u64::MAX, u64::MAX);
         if let Err(e) = call(s, &plan, &mut digest, body, &mut stats, false).await {
             stats.error(format!("{e:#}"));
             sender = None;
@@ -757,7 +884,11 @@ async fn connection(plan: Arc<Plan>, index: usize, barrier: Arc<Barrier>) -> Sta
     let deadline = Instant::now() + plan.duration;
     let mut seq = 0u64;
     while Instant::now() < deadline && plan.max_calls.is_none_or(|max| seq < max) {
-        let body = plan.bodies.next(index, seq);
+        let n = plan.issued.fetch_add(1, Ordering::Relaxed);
+        if plan.args.total.is_some_and(|total| n >= total) {
+            break;
+        }
+        let body = plan.bodies.next(index, seq, n);
         seq += 1;
         let s = match sender.as_mut() {
             Some(s) => s,
@@ -835,19 +966,29 @@ async fn run(args: Args) -> Result<()> {
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         bail!("--timeout must be a positive number of seconds");
     }
-    if args.mode.uses_digest() && args.password.is_empty() {
+    if (args.uses_digest() || args.uses_basic()) && args.password.is_empty() {
         bail!(
             "{} needs --password (or LOADGEN_PASSWORD)",
             args.mode.name()
         );
     }
-    let path = args.path.clone().unwrap_or_else(|| {
-        if args.mode == Mode::Hello {
-            "/".to_string()
-        } else {
-            "/xmlapi/xmlapi".to_string()
-        }
+    let path = args.path.clone().unwrap_or_else(|| match args.mode {
+        Mode::Hello => "/".to_string(),
+        Mode::C5Get => format!("/api/subscribers/{}", args.subscriber),
+        Mode::C5Create => "/api/subscribers/".to_string(),
+        Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
+        _ => "/xmlapi/xmlapi".to_string(),
     });
+    let basic = if args.uses_basic() {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", args.user, args.password));
+        Some(
+            HeaderValue::from_str(&format!("Basic {token}"))
+                .context("--user/--password make no valid Basic header")?,
+        )
+    } else {
+        None
+    };
     let plan = Arc::new(Plan {
         target: Target::new(&args)?,
         bodies: Bodies::new(&args),
@@ -855,6 +996,8 @@ async fn run(args: Args) -> Result<()> {
         timeout: Duration::from_secs_f64(args.timeout),
         max_calls,
         path,
+        issued: AtomicU64::new(0),
+        basic,
         args,
     });
 
@@ -891,7 +1034,9 @@ async fn run(args: Args) -> Result<()> {
         "scheme": scheme,
         "connections": connections,
         "threads": args.threads,
-        "algorithm": if args.mode.uses_digest() { Some(format!("{:?}", args.alg).to_lowercase()) } else { None },
+        "path": plan.path,
+        "auth": if args.uses_digest() { Some("digest") } else if args.uses_basic() { Some("basic") } else { None },
+        "algorithm": if args.uses_digest() { Some(format!("{:?}", args.alg).to_lowercase()) } else { None },
         "duration_s": round(elapsed, 3),
         "wall_s": round(wall, 3),
         "ok": stats.ok,

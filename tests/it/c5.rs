@@ -559,3 +559,341 @@ fn verbs_method_override_head_and_double_slashes() {
     assert_eq!(r.json()["openapi"], "3.1.0");
     assert!(r.json()["paths"]["/api/subscribers/{id}"]["patch"].is_object());
 }
+
+/// A valid new document for each collection, unique by `n`.
+fn sample(app: &TestApp, res: &str, n: usize) -> Value {
+    match res {
+        "resellers" => json!({"name": format!("reseller-{n}"), "status": "active"}),
+        "admins" => {
+            json!({"login": format!("admin-{n}"), "password": "secret-pw", "reseller_id": 1})
+        }
+        "systemcontacts" => json!({"email": format!("sys{n}@example.com")}),
+        "customercontacts" => json!({"email": format!("c{n}@example.com"), "reseller_id": 1}),
+        "customers" => {
+            let contact = create(
+                app,
+                "customercontacts",
+                &json!({"email": format!("k{n}@example.com"), "reseller_id": 1}),
+            );
+            json!({"contact_id": contact, "status": "active", "type": "pbxaccount", "billing_profile_id": 1})
+        }
+        "domains" => json!({"domain": format!("d{n}.example.com"), "reseller_id": 1}),
+        "billingprofiles" => {
+            json!({"name": format!("profile {n}"), "handle": format!("h{n}"), "reseller_id": 1})
+        }
+        "subscribers" => {
+            if n == 0 {
+                let contact = create(
+                    app,
+                    "customercontacts",
+                    &json!({"email": "subs@example.com", "reseller_id": 1}),
+                );
+                create(
+                    app,
+                    "customers",
+                    &json!({"contact_id": contact, "status": "active", "type": "sipaccount", "billing_profile_id": 1}),
+                );
+                create(
+                    app,
+                    "domains",
+                    &json!({"domain": "subs.example.com", "reseller_id": 1}),
+                );
+            }
+            let customers = api(
+                app,
+                ROOT,
+                "GET",
+                "/api/customers/?rows=1&order_by_direction=desc",
+                &[],
+                None,
+            )
+            .json();
+            let customer = customers["_embedded"]["ngcp:customers"]["id"].clone();
+            json!({"customer_id": customer, "domain": "subs.example.com", "username": format!("s{n}"),
+                   "password": "pw", "primary_number": {"cc": 1, "ac": 200, "sn": format!("{n}")}})
+        }
+        other => panic!("no sample for {other}"),
+    }
+}
+
+/// A field each collection's PATCH can replace, and a new value for it.
+fn patchable(res: &str) -> (&'static str, Value) {
+    match res {
+        "resellers" => ("/status", json!("locked")),
+        "admins" => ("/email", json!("ops@example.com")),
+        "systemcontacts" | "customercontacts" => ("/city", json!("Vienna")),
+        "customers" => ("/external_id", json!("crm-7")),
+        "billingprofiles" => ("/prepaid", json!(true)),
+        "subscribers" => ("/display_name", json!("Alice")),
+        _ => ("", Value::Null),
+    }
+}
+
+#[test]
+fn every_collection_creates_pages_round_trips_patches_and_deletes_as_it_should() {
+    let app = TestApp::spawn();
+    let collections = [
+        ("resellers", false, true),
+        ("admins", true, true),
+        ("systemcontacts", true, true),
+        ("customercontacts", true, true),
+        ("customers", false, true),
+        ("domains", true, false),
+        ("billingprofiles", true, true),
+        ("subscribers", true, true),
+    ];
+    for (res, deletes, writes) in collections {
+        let r = api(&app, ROOT, "OPTIONS", &format!("/api/{res}/"), &[], None);
+        assert_eq!(r.status, 200, "{res}");
+        assert_eq!(r.json()["methods"][0], "GET", "{res}");
+        let ids: Vec<i64> = (0..6)
+            .map(|n| create(&app, res, &sample(&app, res, n)))
+            .collect();
+
+        // Walk the collection five at a time and find every new item exactly once.
+        let mut seen = Vec::new();
+        let mut next = Some(format!("/api/{res}/?page=1&rows=5"));
+        let mut pages = 0;
+        while let Some(path) = next {
+            let doc = api(&app, ROOT, "GET", &path, &[], None).json();
+            assert_eq!(doc["_links"]["self"]["href"], path.as_str(), "{res}");
+            let total = doc["total_count"].as_i64().unwrap();
+            let embedded = &doc["_embedded"][format!("ngcp:{res}")];
+            let items = embedded
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![embedded.clone()]);
+            seen.extend(items.iter().map(|i| i["id"].as_i64().unwrap()));
+            pages += 1;
+            assert_eq!(doc["_links"].get("prev").is_some(), pages > 1, "{res}");
+            next = doc["_links"]["next"]["href"].as_str().map(str::to_string);
+            if next.is_none() {
+                assert_eq!(seen.len() as i64, total, "{res}: every item once");
+            }
+        }
+        for id in &ids {
+            assert_eq!(seen.iter().filter(|s| *s == id).count(), 1, "{res} {id}");
+        }
+
+        // PUT the GET back: the representation comes back identical, links included.
+        let item = format!("/api/{res}/{}", ids[0]);
+        let got = api(&app, ROOT, "GET", &item, &[], None);
+        let verb = if writes { "PUT" } else { "PATCH" };
+        if writes {
+            let put = api(
+                &app,
+                ROOT,
+                "PUT",
+                &item,
+                &[JSON, "Prefer: return=representation"],
+                Some(&got.body),
+            );
+            assert_eq!(put.status, 200, "{res}: {}", put.body);
+            assert_eq!(
+                put.header("preference-applied").as_deref(),
+                Some("return=representation")
+            );
+            assert_eq!(
+                put.json(),
+                got.json(),
+                "{res}: PUT of the GET changes nothing"
+            );
+            let (path, value) = patchable(res);
+            let ops = json!([{"op": "replace", "path": path, "value": value}]).to_string();
+            let patched = api(&app, ROOT, "PATCH", &item, &[PATCH], Some(&ops));
+            assert_eq!(patched.status, 204, "{res}: {}", patched.body);
+            assert_eq!(
+                patched.header("preference-applied").as_deref(),
+                Some("return=minimal")
+            );
+            let after = api(&app, ROOT, "GET", &item, &[], None).json();
+            assert_eq!(after[&path[1..]], value, "{res}");
+        } else {
+            let r = api(&app, ROOT, "PUT", &item, &[JSON], Some(&got.body));
+            assert_eq!(
+                (r.status, r.json()["message"].clone()),
+                (404, json!("Path not found")),
+                "{res} {verb}"
+            );
+        }
+
+        let r = api(
+            &app,
+            ROOT,
+            "DELETE",
+            &format!("/api/{res}/{}", ids[1]),
+            &[],
+            None,
+        );
+        if deletes {
+            assert_eq!(r.status, 204, "{res}: {}", r.body);
+            let gone = api(
+                &app,
+                ROOT,
+                "GET",
+                &format!("/api/{res}/{}", ids[1]),
+                &[],
+                None,
+            );
+            assert_eq!(gone.status, 404, "{res}");
+        } else {
+            assert_eq!(
+                (r.status, r.json()["message"].clone()),
+                (404, json!("Path not found")),
+                "{res}"
+            );
+        }
+    }
+}
+
+/// The 422s (and 423, 403) of notes/c5.md, each with C5's message.
+#[test]
+fn the_model_rules_answer_with_c5_messages() {
+    let app = TestApp::spawn();
+    let (customer, domain) = customer_with_domain(&app, "rules");
+    let sub = |user: &str, sn: &str| {
+        json!({"customer_id": customer, "domain": domain, "username": user, "password": "pw",
+               "primary_number": {"cc": 43, "ac": 1, "sn": sn}, "webusername": format!("web-{user}")})
+    };
+    create(&app, "subscribers", &sub("first", "100"));
+    let post = |res: &str, doc: &Value| {
+        let r = api(
+            &app,
+            ROOT,
+            "POST",
+            &format!("/api/{res}/"),
+            &[JSON],
+            Some(&doc.to_string()),
+        );
+        (
+            r.status,
+            r.json()["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let cases = [
+        (
+            "subscribers",
+            sub("second", "100"),
+            422,
+            "Number '431100' already exists.",
+        ),
+        (
+            "subscribers",
+            {
+                let mut doc = sub("third", "101");
+                doc["webusername"] = json!("web-first");
+                doc
+            },
+            422,
+            "Webusername-Domain combination 'web-first@rules.example.com' already exists.",
+        ),
+        (
+            "subscribers",
+            json!({"customer_id": customer, "domain": "nope.example.com", "username": "x", "password": "p"}),
+            422,
+            "Invalid 'domain', doesn't exist.",
+        ),
+        (
+            "subscribers",
+            json!({"customer_id": customer, "domain": domain, "username": "x", "password": "p"}),
+            422,
+            "A primary_number is required for the SIP subscriber.",
+        ),
+        (
+            "subscribers",
+            json!({"customer_id": 4242, "domain": domain, "username": "x", "password": "p"}),
+            422,
+            "Invalid 'customer_id'",
+        ),
+        (
+            "customers",
+            json!({"contact_id": 1, "status": "active", "billing_profile_id": 1}),
+            422,
+            "The contact_id is not a valid ngcp:customercontacts item, but an ngcp:systemcontacts item: 1",
+        ),
+        (
+            "customers",
+            json!({"contact_id": 4242, "status": "active", "billing_profile_id": 1}),
+            422,
+            "Invalid 'contact_id'",
+        ),
+        (
+            "customercontacts",
+            json!({"email": "x@example.com", "reseller_id": 4242}),
+            422,
+            "Invalid 'reseller_id'",
+        ),
+        (
+            "billingprofiles",
+            json!({"name": "n", "handle": "default", "reseller_id": 1}),
+            422,
+            "Billing profile with handle 'default' already exists for this reseller.",
+        ),
+        (
+            "billingprofiles",
+            json!({"name": "n", "handle": "n", "reseller_id": 4242}),
+            422,
+            "Invalid reseller ID.",
+        ),
+        (
+            "domains",
+            json!({"domain": domain, "reseller_id": 1}),
+            422,
+            "Domain 'rules.example.com' already exists.",
+        ),
+    ];
+    for (res, doc, status, message) in cases {
+        assert_eq!(
+            post(res, &doc),
+            (status, message.to_string()),
+            "{res} {doc}"
+        );
+    }
+    let contact = create(
+        &app,
+        "customercontacts",
+        &json!({"email": "held@example.com", "reseller_id": 1}),
+    );
+    let limited = create(
+        &app,
+        "customers",
+        &json!({"contact_id": contact, "status": "active", "type": "pbxaccount", "billing_profile_id": 1, "max_subscribers": 0}),
+    );
+    let full =
+        json!({"customer_id": limited, "domain": domain, "username": "nobody", "password": "p"});
+    assert_eq!(
+        post("subscribers", &full),
+        (
+            403,
+            "Maximum number of customer subscribers reached.".into()
+        )
+    );
+    let r = api(
+        &app,
+        ROOT,
+        "DELETE",
+        &format!("/api/customercontacts/{contact}"),
+        &[],
+        None,
+    );
+    assert_eq!(
+        (r.status, r.json()["message"].clone()),
+        (423, json!("Contact is still in use."))
+    );
+    let terminate =
+        json!([{"op": "replace", "path": "/status", "value": "terminated"}]).to_string();
+    let path = format!("/api/customers/{limited}");
+    assert_eq!(
+        api(&app, ROOT, "PATCH", &path, &[PATCH], Some(&terminate)).status,
+        204
+    );
+    let again = json!([{"op": "replace", "path": "/external_id", "value": "x"}]).to_string();
+    let r = api(&app, ROOT, "PATCH", &path, &[PATCH], Some(&again));
+    assert_eq!(
+        (r.status, r.json()["message"].clone()),
+        (
+            422,
+            json!("Customer is already terminated and cannot be changed.")
+        )
+    );
+}
