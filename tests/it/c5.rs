@@ -668,7 +668,11 @@ fn every_collection_creates_pages_round_trips_patches_and_deletes_as_it_should()
             assert_eq!(doc["_links"].get("prev").is_some(), pages > 1, "{res}");
             next = doc["_links"]["next"]["href"].as_str().map(str::to_string);
             if next.is_none() {
-                assert_eq!(seen.len() as i64, total, "{res}: every item once");
+                assert_eq!(
+                    i64::try_from(seen.len()).unwrap(),
+                    total,
+                    "{res}: every item once"
+                );
             }
         }
         for id in &ids {
