@@ -7,6 +7,7 @@
 # (fresh data directory from mktemp, plain HTTP and HTTPS listeners on 127.0.0.1), seeds one
 # account, runs examples/loadgen.rs against both, samples switchyard's peak RSS and prints a table.
 # All load goes to 127.0.0.1; every load run is bounded in time; servers are stopped on exit.
+# The C5 /api/ figures are measured by bench/c5.sh; both share bench/lib.sh.
 #
 # Knobs (environment):
 #   BENCH_DURATION         seconds per load run (default 4)
@@ -34,99 +35,14 @@ EXAMPLES=$BIN/examples
 # Servers give up by themselves after this long, even if this script is killed with SIGKILL.
 SERVER_LIFETIME=900
 
-log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
-    log "== building release binaries"
-    # Two invocations, so the switchyard binary is built without the examples' dev-dependency
-    # features (hyper's client).
-    cargo build --release --bin switchyard
-    cargo build --release --example loadgen --example bare_hyper
-fi
-
-WORK=$(mktemp -d -t switchyard-bench.XXXXXX)
-DATA=$(mktemp -d -t switchyard-bench-data.XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK" "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_for_url FILE SCHEME: the first SCHEME://ADDR printed into FILE, within 30 s.
-wait_for_url() {
-    local file=$1 scheme=$2 url i
-    for ((i = 0; i < 300; i++)); do
-        url=$(grep -o -m1 "${scheme}://[0-9.:]*" "$file" 2>/dev/null || true)
-        if [[ -n $url ]]; then
-            printf '%s\n' "$url"
-            return 0
-        fi
-        sleep 0.1
-    done
-    log "no ${scheme} address in $file after 30 s:"
-    cat "$file" "$file.err" >&2 2>/dev/null || true
-    return 1
-}
-
-# jget JSON KEY: a scalar member of loadgen's flat JSON line (numbers, null, simple strings).
-jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
-# show JSON KEY: jget for the table, "-" for null.
-show() { local v; v=$(jget "$1" "$2"); printf '%s' "${v/#null/-}"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-verdict() {
-    awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
-        if (v == "" || v == "n/a") { print "UNKNOWN"; exit }
-        ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 < t + 0); print (ok ? "MET" : "MISSED") }'
-}
-# Share of all cores busy over one second (other work on the machine skews every figure).
-background_load() {
-    local a b
-    a=($(head -1 /proc/stat))
-    sleep 1
-    b=($(head -1 /proc/stat))
-    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-        n = split(a, x, " "); split(b, y, " "); t = 0; idle = 0
-        for (i = 2; i <= n; i++) t += y[i] - x[i]
-        idle = (y[5] - x[5]) + (y[6] - x[6])
-        printf "%.0f", (t > 0) ? 100 * (t - idle) / t : 0 }'
-}
-
-log "== machine"
-log "nproc: $(nproc); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-log "kernel: $(uname -r); rustc: $(rustc --version)"
-log "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
-log "data dir: $DATA ($(df -T "$DATA" | awk 'NR == 2 {print $2 " on " $1}'))"
+build_release
+machine_info
 
 # --- servers ---------------------------------------------------------------------------------
-"$EXAMPLES/bare_hyper" --cert-out "$WORK/bare.pem" --exit-after "$SERVER_LIFETIME" \
-    >"$WORK/bare.out" 2>"$WORK/bare.out.err" &
-BARE_PID=$!
-PIDS+=("$BARE_PID")
-BARE_HTTP=$(wait_for_url "$WORK/bare.out" http)
-BARE_HTTPS=$(wait_for_url "$WORK/bare.out" https)
-
-PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-SWITCHYARD_ROOT_PASSWORD=$PASSWORD timeout "$SERVER_LIFETIME" "$BIN/switchyard" serve \
-    --data-dir "$DATA" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    >"$WORK/switchyard.out" 2>"$WORK/switchyard.out.err" &
-TIMEOUT_PID=$!
-PIDS+=("$TIMEOUT_PID")
-SY_HTTPS=$(wait_for_url "$WORK/switchyard.out" https)
-SY_HTTP=$(wait_for_url "$WORK/switchyard.out" http)
-SY_PID=$(awk '{print $1}' "/proc/$TIMEOUT_PID/task/$TIMEOUT_PID/children")
-[[ -n $SY_PID ]] || { log "cannot find the switchyard process"; exit 1; }
-CERT=$DATA/tls/cert.pem
-log "== bare hyper (pid $BARE_PID): $BARE_HTTP $BARE_HTTPS"
-log "== switchyard (pid $SY_PID): $SY_HTTP $SY_HTTPS"
+start_servers
 
 BUSY=$(background_load)
 log "== background CPU load before the runs: ${BUSY}% of $(nproc) cores"
@@ -136,20 +52,6 @@ fi
 
 mkdir -p "$OUT_DIR"
 RESULTS=$OUT_DIR/run-$(date -u +%Y%m%dT%H%M%SZ).jsonl
-export LOADGEN_PASSWORD=$PASSWORD
-
-# loadgen LABEL ARGS...: one run; its JSON line goes to $RESULTS and into R_<LABEL>.
-LABELS=()
-loadgen() {
-    local label=$1 line
-    shift
-    log "-- $label"
-    line=$("$EXAMPLES/loadgen" --label "$label" --threads "$THREADS" "$@")
-    printf '%s\n' "$line" >>"$RESULTS"
-    printf -v "R_${label//-/_}" '%s' "$line"
-    LABELS+=("$label")
-}
-result() { local var="R_${1//-/_}"; printf '%s' "${!var}"; }
 
 # --- seed ------------------------------------------------------------------------------------
 loadgen seed --url "$SY_HTTPS" --cacert "$CERT" --mode create-account --alg "$ALG" \
@@ -182,7 +84,6 @@ loadgen sy-https-create-wide --url "$SY_HTTPS" --cacert "$CERT" --mode create-ac
 loadgen sy-https-seq --url "$SY_HTTPS" --cacert "$CERT" --mode sequential-create \
     --requests "$SEQUENTIAL" --duration 60 --prefix seq "${SY[@]}"
 
-kb() { awk -v k="$2" '$1 == k ":" {print $2}' "/proc/$1/status"; }
 SY_HWM_KB=$(kb "$SY_PID" VmHWM)
 SY_RSS_KB=$(kb "$SY_PID" VmRSS)
 BARE_HWM_KB=$(kb "$BARE_PID" VmHWM)

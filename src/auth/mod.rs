@@ -30,6 +30,33 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
+    /// What authentication needs from an HTTP request on a connection.
+    pub fn from_http(
+        conn: &crate::server::ConnInfo,
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        headers: &axum::http::HeaderMap,
+        has_body: bool,
+    ) -> Self {
+        let text = |name: axum::http::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Self {
+            peer: conn.peer.ip(),
+            tls: conn.tls,
+            method: method.to_string(),
+            uri: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_string(), ToString::to_string),
+            authorization: text(axum::http::header::AUTHORIZATION),
+            user_agent: text(axum::http::header::USER_AGENT),
+            has_body,
+        }
+    }
+
     /// An actor for this request, before any `audit_info` is applied.
     pub fn actor(
         &self,

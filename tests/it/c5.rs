@@ -221,6 +221,27 @@ fn unauthenticated_calls_get_the_basic_challenge_first() {
     let first = r.header("www-authenticate").expect("a challenge");
     assert_eq!(first, "Basic realm=\"api_admin_http\"");
     assert!(r.headers.contains("Digest "), "digest is offered too");
+    // Digest works too.
+    let (code, out, err) = common::run(
+        Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--digest",
+                "-u",
+            ])
+            .arg(format!("root:{ROOT_PASSWORD}"))
+            .arg("--cacert")
+            .arg(app.ca_file())
+            .arg(format!(
+                "{}/api/subscribers/?rows=1",
+                app.xmlrpc_https().trim_end_matches("/xmlapi/xmlapi")
+            )),
+    );
+    assert_eq!((code, out.trim()), (0, "200"), "{err}");
     let r = api(
         &app,
         Some(("root", "wrong")),

@@ -2,29 +2,16 @@
 //! style of seed 004, and Python requests (tests/clients/c5_*.{pl,py}). A missing interpreter or
 //! module fails the test.
 
-use std::process::Command;
-
-use crate::common::{self, ROOT_PASSWORD, TestApp};
+use crate::clients::run_client;
+use crate::common::TestApp;
 
 fn run(program: &str, script: &str, scenario: &str) {
     let app = TestApp::spawn();
-    let ca_file = app.ca_file();
-    let api_url = app
-        .xmlrpc_https()
-        .trim_end_matches("/xmlapi/xmlapi")
-        .to_string();
-    let mut cmd = Command::new(program);
-    cmd.args([script, scenario])
-        .current_dir(common::repo())
-        .env("SY_API_URL", api_url)
-        .env("SY_CAFILE", &ca_file)
-        .env("SY_ROOT_PASSWORD", ROOT_PASSWORD)
-        .env("PERL_LWP_SSL_CA_FILE", &ca_file)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let (code, out, err) = common::run(&mut cmd);
-    assert!(
-        code == 0 && out.lines().any(|l| l.trim() == format!("ok {scenario}")),
-        "`{program} {script} {scenario}` exited {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+    run_client(
+        &app,
+        program,
+        &[script, scenario],
+        &format!("ok {scenario}"),
     );
 }
 

@@ -9,13 +9,17 @@ use crate::common::{self, ROOT_PASSWORD, TestApp};
 
 /// Runs a client script against `app` with the SY_* environment and asserts that it exited 0
 /// and printed `ok_line`; otherwise fails with everything the script printed.
-fn run_client(app: &TestApp, program: &str, args: &[&str], ok_line: &str) {
+pub fn run_client(app: &TestApp, program: &str, args: &[&str], ok_line: &str) {
     let ca_file = app.ca_file();
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(common::repo())
         .env("SY_HTTPS_URL", app.xmlrpc_https())
         .env("SY_HTTP_URL", app.xmlrpc_http())
+        .env(
+            "SY_API_URL",
+            app.xmlrpc_https().trim_end_matches("/xmlapi/xmlapi"),
+        )
         .env("SY_CAFILE", &ca_file)
         .env("SY_ROOT_PASSWORD", ROOT_PASSWORD)
         .env("PERL_LWP_SSL_CA_FILE", &ca_file)
@@ -218,6 +222,10 @@ fn node_n8n_transport() {
             .current_dir(&dir)
             .env("SY_HTTPS_URL", app.xmlrpc_https())
             .env("SY_HTTP_URL", app.xmlrpc_http())
+            .env(
+                "SY_API_URL",
+                app.xmlrpc_https().trim_end_matches("/xmlapi/xmlapi"),
+            )
             .env("SY_CAFILE", &ca_file)
             .env("SY_ROOT_PASSWORD", ROOT_PASSWORD)
             .env("NODE_EXTRA_CA_CERTS", &ca_file),

@@ -41,10 +41,7 @@ pub const RESELLER_WRITE: &[AttrDef] = &[
 
 pub static RESELLERS: Listing = Listing {
     table: "customers",
-    columns: &[
-        w("name", Kind::Text(127), Required),
-        w("status", Kind::OneOf(RESELLER_STATUS), Required),
-    ],
+    columns: RESELLER_WRITE,
     base: "customers.kind = 'reseller'",
     owner_path: "customers.path",
     sort: &[("name", "customers.name"), ("status", "customers.status")],
@@ -107,27 +104,6 @@ pub const CONTACT_WRITE: &[AttrDef] = &[
     w("reseller_id", OPT_ID, Optional),
 ];
 
-const CONTACT_READ: &[AttrDef] = &[
-    w("email", TEXT, Required),
-    col("firstname", "first_name", Kind::Text(127)),
-    col("lastname", "last_name", Kind::Text(127)),
-    col("company", "company_name", Kind::Text(127)),
-    col("street", "street_addr", TEXT),
-    col("postcode", "postal_code", Kind::Text(31)),
-    col("city", "city", Kind::Text(127)),
-    col("country", "country", Kind::Text(2)),
-    col("phonenumber", "phone", Kind::Text(31)),
-    col("mobilenumber", "mobile", Kind::Text(31)),
-    col("faxnumber", "fax", Kind::Text(31)),
-    col("iban", "iban", Kind::Text(34)),
-    col("bic", "bic", Kind::Text(11)),
-    col("bankname", "bankname", TEXT),
-    col("vatnum", "vatnum", Kind::Text(127)),
-    col("comregnum", "comregnum", Kind::Text(127)),
-    col("timezone", "timezone", Kind::OptText(64)),
-    col("reseller_id", "contacts.reseller_id", OPT_ID),
-];
-
 const CONTACT_SORT: &[(&str, &str)] = &[
     ("email", "contacts.email"),
     ("firstname", "contacts.first_name"),
@@ -136,7 +112,7 @@ const CONTACT_SORT: &[(&str, &str)] = &[
 
 pub static CUSTOMER_CONTACTS: Listing = Listing {
     table: "contacts",
-    columns: CONTACT_READ,
+    columns: CONTACT_WRITE,
     base: "contacts.kind = 'customer' AND contacts.reseller_id IS NOT NULL \
            AND contacts.status <> 'terminated'",
     owner_path: "(SELECT c.path FROM customers c WHERE c.id = coalesce(contacts.reseller_id, 1))",
@@ -149,7 +125,7 @@ pub static CUSTOMER_CONTACTS: Listing = Listing {
 
 pub static SYSTEM_CONTACTS: Listing = Listing {
     table: "contacts",
-    columns: CONTACT_READ,
+    columns: CONTACT_WRITE,
     base: "contacts.kind = 'system' AND contacts.status <> 'terminated'",
     owner_path: "'/1/'",
     sort: CONTACT_SORT,

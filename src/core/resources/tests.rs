@@ -189,8 +189,17 @@ async fn a_reseller_sees_only_its_own_objects_and_gets_its_own_id_forced() {
         )
         .await
         .unwrap();
-    let record = core
+    let own = core
         .get_record(&first_admin, Collection::CustomerContacts, contact)
+        .await
+        .unwrap();
+    assert_eq!(
+        own.get("reseller_id"),
+        None,
+        "a reseller is not shown its own id"
+    );
+    let record = core
+        .get_record(&trusted(), Collection::CustomerContacts, contact)
         .await
         .unwrap();
     assert_eq!(record.get("reseller_id"), Some(&Field::Int(first)));

@@ -132,17 +132,7 @@ pub async fn endpoint(
         .iter()
         .find_map(|h| header_text(&headers, *h))
         .map_or_else(|| method.to_string(), |v| v.trim().to_ascii_uppercase());
-    let meta = RequestMeta {
-        peer: conn.peer.ip(),
-        tls: conn.tls,
-        method: method.to_string(),
-        uri: uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_string(), ToString::to_string),
-        authorization: header_text(&headers, header::AUTHORIZATION),
-        user_agent: header_text(&headers, header::USER_AGENT),
-        has_body: !body.is_empty(),
-    };
+    let meta = RequestMeta::from_http(&conn, &method, &uri, &headers, !body.is_empty());
     let (principal, auth_method) = match state.auth.authenticate(&meta, DIALECT, false).await {
         AuthOutcome::Authenticated {
             principal,

@@ -53,23 +53,7 @@ pub async fn endpoint(
         )
             .into_response();
     }
-    let header_text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let meta = RequestMeta {
-        peer: conn.peer.ip(),
-        tls: conn.tls,
-        method: method.to_string(),
-        uri: uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_string(), ToString::to_string),
-        authorization: header_text(header::AUTHORIZATION),
-        user_agent: header_text(header::USER_AGENT),
-        has_body: !body.is_empty(),
-    };
+    let meta = RequestMeta::from_http(&conn, &method, &uri, &headers, !body.is_empty());
     let (principal, auth_method) = match state.auth.authenticate(&meta, DIALECT, true).await {
         AuthOutcome::Authenticated {
             principal,
