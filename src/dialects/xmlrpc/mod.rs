@@ -69,6 +69,7 @@ pub async fn endpoint(
         authorization: header_text(header::AUTHORIZATION),
         user_agent: header_text(header::USER_AGENT),
         has_body: !body.is_empty(),
+        client_cert: conn.client_cert.clone(),
     };
     let (principal, auth_method) = match state.auth.authenticate(&meta, DIALECT, true).await {
         AuthOutcome::Authenticated {
