@@ -6,6 +6,7 @@
 mod audit;
 mod auth_digest;
 mod cli;
+mod client_cert;
 mod clients;
 mod common;
 mod server;
