@@ -66,6 +66,9 @@ machine_info() {
     log "kernel: $(uname -r); rustc: $(rustc --version)"
     log "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
     log "data dir: $DATA ($(df -T "$DATA" | awk 'NR == 2 {print $2 " on " $1}'))"
+    log "switchyard: commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+        [[ -n $(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null) ]] &&
+            echo ' plus uncommitted changes in src/ or Cargo.*')"
 }
 
 WORK=$(mktemp -d -t switchyard-bench.XXXXXX)

@@ -12,6 +12,7 @@ use crate::config::{Config, Settings};
 use crate::core::Core;
 use crate::core::actor::Actor;
 use crate::core::audit::AuditFilter;
+use crate::server::pki;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +38,9 @@ enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Issue client certificates from switchyard's own CA.
+    #[command(subcommand)]
+    ClientCert(ClientCertCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
 }
@@ -82,7 +86,30 @@ enum AuditCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ClientCertCommand {
+    /// Issue a certificate that authenticates as LOGIN without a password, and write it with
+    /// its private key to one PEM file (mode 0600; for `curl --cert FILE --key FILE`).
+    Issue {
+        /// The customer or admin login the certificate authenticates as.
+        #[arg(long)]
+        login: String,
+        /// Where to write the certificate and key; an existing file is not overwritten.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
 fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> Result<Core> {
+    Ok(config_and_core(settings, config_file)?.1)
+}
+
+fn config_and_core(
+    settings: Settings,
+    config_file: Option<&std::path::Path>,
+) -> Result<(Config, Core)> {
     let config = Config::resolve(settings, config_file)?;
     if !config.data_dir.join("switchyard.db").exists() {
         anyhow::bail!(
@@ -90,7 +117,8 @@ fn core_for(settings: Settings, config_file: Option<&std::path::Path>) -> Result
             config.data_dir.display()
         );
     }
-    crate::server::open_core(&config, Arc::new(SystemClock))
+    let core = crate::server::open_core(&config, Arc::new(SystemClock))?;
+    Ok((config, core))
 }
 
 /// Runs the parsed command line.
@@ -110,6 +138,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::ClientCert(ClientCertCommand::Issue {
+            login,
+            out,
+            settings,
+        }) => issue_client_cert(&login, &out, settings, config_file).await,
         Command::Audit(AuditCommand::Tail {
             lines,
             principal,
@@ -181,6 +214,49 @@ async fn trusted_hosts(
             println!("no longer trusted: {net}");
         }
     }
+    Ok(())
+}
+
+async fn issue_client_cert(
+    login: &str,
+    out: &std::path::Path,
+    settings: Settings,
+    config_file: Option<&std::path::Path>,
+) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let (config, core) = config_and_core(settings, config_file)?;
+    // Refuse an existing file before anything is issued.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let written = async {
+        let ca = pki::ClientCa::ensure(&config.data_dir, core.now())?;
+        let actor = Actor::operator("client-cert issue");
+        let issued = pki::issue_client_cert_for(&core, &actor, &ca, login).await?;
+        file.write_all(issued.combined_pem().as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        anyhow::Ok(issued)
+    }
+    .await;
+    let issued = match written {
+        Ok(issued) => issued,
+        Err(e) => {
+            // Leave no empty or partial key file behind.
+            let _ = std::fs::remove_file(out);
+            return Err(e);
+        }
+    };
+    let until = crate::dialects::xmlrpc::convert::sippy_date(issued.not_after_millis);
+    println!(
+        "issued client certificate {} for '{login}', valid until {until}: {}",
+        issued.serial,
+        out.display()
+    );
     Ok(())
 }
 

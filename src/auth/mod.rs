@@ -1,12 +1,13 @@
-//! Turning a request's credentials into a principal (design §2): HTTP Digest, Basic over TLS, or
-//! trusted mode for credential-less requests from a trusted host. The API gates themselves are
+//! Turning a request's credentials into a principal (design §2): HTTP Digest, Basic over TLS, a
+//! client certificate from switchyard's own CA (notes/c5.md §9), or trusted mode for
+//! credential-less requests from a trusted host. The API gates themselves are
 //! decided by the core ([`crate::core::logins::ApiLogin::pass_gates`]); this module only asks.
 
 pub mod digest;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
@@ -14,6 +15,19 @@ use subtle::ConstantTimeEq;
 use crate::core::Core;
 use crate::core::actor::{Actor, LoginPrincipal, Principal};
 use digest::{Algorithm, DigestAuthority, Verdict};
+
+/// The common name of every client certificate switchyard issues, as in C5; a certificate with
+/// another subject is refused even when it was verified.
+pub const CLIENT_CERT_CN: &str = "Sipwise NGCP API client certificate";
+
+/// A client certificate that the TLS handshake verified against switchyard's client CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The serial number, lowercase hex without leading zero bytes.
+    pub serial: String,
+    /// The subject DN as `CN=..., O=...`.
+    pub subject: String,
+}
 
 /// What the authenticator needs to know about a request.
 #[derive(Debug, Clone)]
@@ -27,6 +41,9 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
     /// Whether the request has a body; curl's credential-less probe has none.
     pub has_body: bool,
+    /// The verified client certificate of the connection, if the client sent one
+    /// (`ConnInfo::client_cert`).
+    pub client_cert: Option<Arc<ClientCert>>,
 }
 
 impl RequestMeta {
@@ -54,6 +71,7 @@ impl RequestMeta {
             authorization: text(axum::http::header::AUTHORIZATION),
             user_agent: text(axum::http::header::USER_AGENT),
             has_body,
+            client_cert: conn.client_cert.clone(),
         }
     }
 
@@ -91,6 +109,9 @@ pub enum AuthOutcome {
     /// Too many failed attempts from this address: answer 429 without checking.
     Throttled { retry_after_secs: u64 },
 }
+
+/// The `auth_method` of requests authenticated by a client certificate.
+pub const AUTH_CLIENT_CERT: &str = "client-cert";
 
 /// Failed authentications allowed per address within [`FAILURE_WINDOW_MILLIS`].
 const MAX_FAILURES: u32 = 20;
@@ -159,6 +180,9 @@ impl Authenticator {
         allow_trusted: bool,
     ) -> AuthOutcome {
         let Some(header) = meta.authorization.as_deref() else {
+            if let Some(cert) = &meta.client_cert {
+                return self.client_cert(meta, cert, dialect).await;
+            }
             // curl's first request carries no credentials and no body: challenge it even from a
             // trusted host, or it would get a parse fault and never authenticate.
             if allow_trusted && meta.has_body {
@@ -288,6 +312,56 @@ impl Authenticator {
         }
     }
 
+    /// A request without credentials on a connection with a verified client certificate: the
+    /// certificate's serial names the login, and the same API gates apply as for passwords.
+    async fn client_cert(
+        &self,
+        meta: &RequestMeta,
+        cert: &ClientCert,
+        dialect: &'static str,
+    ) -> AuthOutcome {
+        if let Some(retry_after_secs) = self.failures.blocked(meta.peer, self.core.now()) {
+            return AuthOutcome::Throttled { retry_after_secs };
+        }
+        if cert.subject.strip_prefix("CN=") != Some(CLIENT_CERT_CN) {
+            let reason = format!("Invalid client certificate DN '{}'", cert.subject);
+            let mut actor = meta.actor(
+                Principal::Anonymous {
+                    claimed_login: None,
+                },
+                AUTH_CLIENT_CERT,
+                dialect,
+            );
+            actor.method = format!("{} {}", meta.method, meta.uri);
+            self.core.record_refused_call(&actor, &reason).await;
+            return AuthOutcome::Refused { reason };
+        }
+        match self.core.find_login_by_cert_serial(&cert.serial).await {
+            Ok(Some(login)) => {
+                self.gate(
+                    meta,
+                    dialect,
+                    AUTH_CLIENT_CERT,
+                    login.login(),
+                    login.pass_gates(),
+                )
+                .await
+            }
+            Ok(None) => {
+                let reason = format!(
+                    "client certificate {} is unknown, expired or its login is gone",
+                    cert.serial
+                );
+                self.fail(meta, dialect, None, &reason).await;
+                AuthOutcome::Challenge { stale: false }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "client certificate lookup failed");
+                AuthOutcome::Challenge { stale: false }
+            }
+        }
+    }
+
     async fn gate(
         &self,
         meta: &RequestMeta,
@@ -330,6 +404,148 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::time::Duration;
+
+    use crate::clock::ManualClock;
+    use crate::core::attrs::Field;
+    use crate::core::audit::AuditFilter;
+    use crate::db::Db;
+
+    async fn authenticator() -> (Authenticator, Core, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+        let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+        let core = Core::new(db, clock.clone(), "switchyard".into());
+        core.bootstrap(Some("rootpw".into())).await.unwrap();
+        let digest = DigestAuthority::new(
+            "switchyard".into(),
+            [7; 32],
+            1,
+            Duration::from_mins(5),
+            clock,
+        );
+        (Authenticator::new(core.clone(), digest), core, dir)
+    }
+
+    fn meta(cert: Option<ClientCert>) -> RequestMeta {
+        RequestMeta {
+            peer: "127.0.0.1".parse().unwrap(),
+            tls: true,
+            method: "POST".into(),
+            uri: "/xmlapi/xmlapi".into(),
+            authorization: None,
+            user_agent: None,
+            has_body: true,
+            client_cert: cert.map(Arc::new),
+        }
+    }
+
+    fn c5_cert(serial: &str) -> ClientCert {
+        ClientCert {
+            serial: serial.into(),
+            subject: format!("CN={CLIENT_CERT_CN}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_recorded_certificate_authenticates_as_its_login() {
+        let (auth, core, _dir) = authenticator().await;
+        core.record_client_cert_for(
+            &Actor::operator("test"),
+            "root",
+            "1234abcd",
+            core.now() + 60_000,
+        )
+        .await
+        .unwrap();
+        match auth
+            .authenticate(&meta(Some(c5_cert("1234abcd"))), "test", true)
+            .await
+        {
+            AuthOutcome::Authenticated {
+                principal: Principal::Login(l),
+                auth_method,
+            } => assert_eq!((l.login.as_str(), auth_method), ("root", AUTH_CLIENT_CERT)),
+            other => panic!("{other:?}"),
+        }
+
+        // Credentials in the request win over the certificate.
+        let mut with_header = meta(Some(c5_cert("1234abcd")));
+        with_header.authorization = Some("Basic cm9vdDp3cm9uZw==".into());
+        assert!(matches!(
+            auth.authenticate(&with_header, "test", true).await,
+            AuthOutcome::Challenge { .. }
+        ));
+
+        // Another DN is refused, an unknown serial fails like a wrong password.
+        let other_dn = ClientCert {
+            serial: "1234abcd".into(),
+            subject: "CN=someone".into(),
+        };
+        match auth.authenticate(&meta(Some(other_dn)), "test", true).await {
+            AuthOutcome::Refused { reason } => {
+                assert_eq!(reason, "Invalid client certificate DN 'CN=someone'");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            auth.authenticate(&meta(Some(c5_cert("99"))), "test", true)
+                .await,
+            AuthOutcome::Challenge { stale: false }
+        ));
+        let rows = core
+            .audit_log(
+                &Actor::operator("test"),
+                AuditFilter {
+                    limit: 10,
+                    ..AuditFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            rows.iter()
+                .any(|r| r.outcome == "failed_auth" && r.detail.contains("client certificate 99")),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r.outcome == "refused" && r.auth_method == AUTH_CLIENT_CERT),
+            "{rows:?}"
+        );
+
+        // The API gates apply as for passwords: a new customer's are closed.
+        let root = core.find_api_login("root").await.unwrap().unwrap();
+        let root = meta(None).actor(Principal::Login(root.pass_gates().unwrap()), "test", "test");
+        let fields = [
+            ("name", Field::Str("Closed".into())),
+            ("web_password", Field::Str("pw".into())),
+            ("i_tariff", Field::Null),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        core.create_customer(&root, None, fields).await.unwrap();
+        core.record_client_cert_for(&Actor::operator("test"), "Closed", "0c", core.now() + 1)
+            .await
+            .unwrap();
+        match auth
+            .authenticate(&meta(Some(c5_cert("0c"))), "test", true)
+            .await
+        {
+            AuthOutcome::Refused { reason } => {
+                assert!(reason.contains("Allow API Calls"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Without a certificate nothing changes: a challenge.
+        assert!(matches!(
+            auth.authenticate(&meta(None), "test", true).await,
+            AuthOutcome::Challenge { stale: false }
+        ));
+    }
 
     #[test]
     fn failures_are_throttled_per_address_and_window() {

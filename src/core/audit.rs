@@ -65,6 +65,12 @@ impl Event {
                 | Self::ClientCertIssued
         )
     }
+
+    /// Whether a read-only login may make a change of this kind: only fetching a client
+    /// certificate for itself (C5 lets read-only admins `POST /api/admincerts/`).
+    pub fn allowed_read_only(self) -> bool {
+        matches!(self, Self::ClientCertIssued)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

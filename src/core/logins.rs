@@ -17,7 +17,7 @@ pub const ROOT_LOGIN: &str = "root";
 
 /// A login's API credentials and what the gates need.
 #[derive(Clone)]
-pub struct ApiLogin(ApiLoginRow);
+pub struct ApiLogin(pub(super) ApiLoginRow);
 
 impl std::fmt::Debug for ApiLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,31 +85,59 @@ impl ApiLogin {
 const LOGIN_CACHE_TTL_MILLIS: i64 = 1_000;
 const LOGIN_CACHE_MAX: usize = 10_000;
 
-/// Recently read API logins, so an authenticated call does not cost a database read first.
+/// A cached value, with when it was read (milliseconds).
+type Cached<V> = Mutex<HashMap<String, (i64, V)>>;
+
+/// Recently read API logins, so an authenticated call does not cost a database read first: by
+/// login name, and by client-certificate serial (with the certificate's `not_after`).
 #[derive(Default)]
-pub(crate) struct LoginCache(Mutex<HashMap<String, (i64, ApiLoginRow)>>);
+pub(crate) struct LoginCache {
+    by_name: Cached<ApiLoginRow>,
+    by_serial: Cached<(ApiLoginRow, i64)>,
+}
+
+fn cache_get<V: Clone>(map: &Cached<V>, key: &str, now: i64) -> Option<V> {
+    let map = map.lock().unwrap_or_else(PoisonError::into_inner);
+    map.get(key)
+        .filter(|(at, _)| now - at < LOGIN_CACHE_TTL_MILLIS)
+        .map(|(_, v)| v.clone())
+}
+
+fn cache_put<V>(map: &Cached<V>, key: String, value: V, now: i64) {
+    let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= LOGIN_CACHE_MAX {
+        map.retain(|_, (at, _)| now - *at < LOGIN_CACHE_TTL_MILLIS);
+        if map.len() >= LOGIN_CACHE_MAX {
+            map.clear();
+        }
+    }
+    map.insert(key, (now, value));
+}
 
 impl LoginCache {
     fn get(&self, login: &str, now: i64) -> Option<ApiLoginRow> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(login)
-            .filter(|(at, _)| now - at < LOGIN_CACHE_TTL_MILLIS)
-            .map(|(_, row)| row.clone())
+        cache_get(&self.by_name, login, now)
     }
 
     fn put(&self, row: ApiLoginRow, now: i64) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= LOGIN_CACHE_MAX {
-            map.retain(|_, (at, _)| now - *at < LOGIN_CACHE_TTL_MILLIS);
-            if map.len() >= LOGIN_CACHE_MAX {
-                map.clear();
-            }
-        }
-        map.insert(row.login.clone(), (now, row));
+        cache_put(&self.by_name, row.login.clone(), row, now);
+    }
+
+    /// The login a certificate serial stands for, and the certificate's `not_after`.
+    pub(super) fn get_by_serial(&self, serial: &str, now: i64) -> Option<(ApiLoginRow, i64)> {
+        cache_get(&self.by_serial, serial, now)
+    }
+
+    pub(super) fn put_by_serial(&self, serial: String, found: (ApiLoginRow, i64), now: i64) {
+        cache_put(&self.by_serial, serial, found, now);
     }
 
     pub(crate) fn clear(&self) {
-        self.0
+        self.by_name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.by_serial
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();

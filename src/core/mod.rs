@@ -6,6 +6,7 @@ pub mod actor;
 pub mod attrs;
 pub mod audit;
 pub mod auth_rules;
+pub mod client_certs;
 pub mod customers;
 pub mod error;
 pub mod logins;
@@ -79,7 +80,7 @@ impl Core {
         let result = self
             .db
             .write(move |tx| {
-                if acting.principal.is_read_only() {
+                if acting.principal.is_read_only() && !event.allowed_read_only() {
                     return Err(CoreError::ReadOnly);
                 }
                 let done = change(tx, &acting, now)?;

@@ -185,6 +185,34 @@ pub fn reaches_all(p: &Principal) -> CoreResult<()> {
     }
 }
 
+/// The login that gets a client certificate its principal asks for: only a customer or admin
+/// login (read-only ones too); trusted hosts, the operator and subscriber logins have none.
+pub fn client_cert_holder(p: &Principal) -> CoreResult<i64> {
+    match p {
+        Principal::Login(l) if matches!(l.scope, Scope::Customer { .. }) => Ok(l.login_id),
+        Principal::Login(_) => Err(CoreError::Forbidden(
+            "client certificates are issued to customer and admin logins only".into(),
+        )),
+        _ => Err(CoreError::Forbidden(
+            "a client certificate is issued to the login that asks for it; trusted hosts and \
+             the operator have no login (the operator names one with `switchyard client-cert \
+             issue --login NAME`)"
+                .into(),
+        )),
+    }
+}
+
+/// Whether `p` may have a client certificate issued for a login it names: the operator only.
+pub fn may_issue_client_certs_for_others(p: &Principal) -> CoreResult<()> {
+    if matches!(p, Principal::Operator) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(
+            "only the operator may issue client certificates for other logins".into(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

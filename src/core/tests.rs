@@ -278,3 +278,143 @@ async fn a_changed_api_password_is_seen_at_once() {
     let (md5, _) = root.ha1("switchyard").unwrap();
     assert_eq!(md5, ha1(Algorithm::Md5, "root", "switchyard", "new-pw"));
 }
+
+#[tokio::test]
+async fn client_certificates_map_a_serial_to_the_login_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_700_000_000_000);
+    let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+    let core = Core::new(db, Arc::new(clock.clone()), "switchyard".into());
+    core.bootstrap(Some("rootpw".into())).await.unwrap();
+    let root = login_actor(&core, "root").await;
+    let day = 86_400_000;
+    let not_after = core.now() + day;
+
+    core.record_client_cert(&root, "0a1b2c", not_after)
+        .await
+        .unwrap();
+    let found = core.find_login_by_cert_serial("0a1b2c").await.unwrap();
+    assert_eq!(found.unwrap().login(), "root");
+    assert!(
+        core.find_login_by_cert_serial("0a1b2d")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        core.find_login_by_cert_serial("not hex")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Audited with the serial, nothing else.
+    let rows = core
+        .audit_log(
+            &root,
+            AuditFilter {
+                limit: 5,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let row = rows.iter().find(|r| r.event == 1950).unwrap();
+    assert_eq!(
+        (row.outcome.as_str(), row.principal.as_str()),
+        ("ok", "root")
+    );
+    assert!(
+        row.detail.contains("0a1b2c") && !row.detail.contains("KEY"),
+        "{}",
+        row.detail
+    );
+
+    // A serial is recorded once; bad input is refused.
+    let err = core
+        .record_client_cert(&root, "0a1b2c", not_after)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Duplicate(_)), "{err:?}");
+    for (serial, until) in [("0A1B", not_after), ("", not_after), ("0a1c", core.now())] {
+        let err = core
+            .record_client_cert(&root, serial, until)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Invalid { .. }),
+            "{serial}: {err:?}"
+        );
+    }
+
+    // Only a login gets a certificate of its own; the operator names one.
+    for actor in [trusted(), Actor::operator("test")] {
+        let err = core
+            .record_client_cert(&actor, "0b", not_after)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    }
+    let err = core
+        .record_client_cert_for(&trusted(), "root", "0b", not_after)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    let err = core
+        .record_client_cert_for(&Actor::operator("test"), "nobody", "0b", not_after)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err:?}");
+    core.record_client_cert_for(&Actor::operator("test"), "root", "0b", not_after)
+        .await
+        .unwrap();
+    assert_eq!(
+        core.find_login_by_cert_serial("0b")
+            .await
+            .unwrap()
+            .unwrap()
+            .login(),
+        "root"
+    );
+
+    // Expired certificates no longer authenticate, cached or not.
+    clock.advance(std::time::Duration::from_millis(
+        u64::try_from(day).unwrap(),
+    ));
+    assert!(
+        core.find_login_by_cert_serial("0a1b2c")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        core.find_login_by_cert_serial("0b")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_login_may_fetch_a_certificate_but_not_write() {
+    let (core, _dir) = core().await;
+    let mut actor = login_actor(&core, "root").await;
+    if let Principal::Login(l) = &mut actor.principal {
+        l.read_only = true;
+    }
+    core.record_client_cert(&actor, "7f", core.now() + 1000)
+        .await
+        .unwrap();
+    let customer: Fields = [
+        ("name".to_string(), Field::Str("RO".into())),
+        ("web_password".to_string(), Field::Str("pw".into())),
+        ("i_tariff".to_string(), Field::Null),
+    ]
+    .into_iter()
+    .collect();
+    let err = core
+        .create_customer(&actor, None, customer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::ReadOnly), "{err:?}");
+}

@@ -26,36 +26,46 @@ pub struct ApiLoginRow {
     pub customer_is_reseller: bool,
 }
 
+/// The columns [`api_login_row`] reads, for queries over `logins l JOIN customers c` (a macro so
+/// that queries stay literals for `prepare_cached`).
+macro_rules! api_login_columns {
+    () => {
+        "l.id, l.login, c.id, c.path, c.parent_id IS NULL, l.api_realm, l.api_ha1_md5,
+         l.api_ha1_sha256, l.allow_api_calls, c.api_permission, c.blocked,
+         c.accounts_mgmt, c.customers_mgmt, l.read_only, l.is_active, c.kind = 'reseller'"
+    };
+}
+pub(super) use api_login_columns;
+
+/// Reads one row selected with [`api_login_columns`] first.
+pub(super) fn api_login_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiLoginRow> {
+    Ok(ApiLoginRow {
+        login_id: r.get(0)?,
+        login: r.get(1)?,
+        customer_id: r.get(2)?,
+        customer_path: r.get(3)?,
+        is_root: r.get(4)?,
+        api_realm: r.get(5)?,
+        ha1_md5: r.get(6)?,
+        ha1_sha256: r.get(7)?,
+        allow_api_calls: r.get(8)?,
+        api_permission: r.get(9)?,
+        customer_blocked: r.get(10)?,
+        accounts_mgmt: r.get(11)?,
+        customers_mgmt: r.get(12)?,
+        read_only: r.get(13)?,
+        is_active: r.get(14)?,
+        customer_is_reseller: r.get(15)?,
+    })
+}
+
 pub fn find_customer_login(conn: &Conn<'_>, login: &str) -> DbResult<Option<ApiLoginRow>> {
-    let mut stmt = conn.sql().prepare_cached(
-        "SELECT l.id, l.login, c.id, c.path, c.parent_id IS NULL, l.api_realm, l.api_ha1_md5,
-                l.api_ha1_sha256, l.allow_api_calls, c.api_permission, c.blocked,
-                c.accounts_mgmt, c.customers_mgmt, l.read_only, l.is_active, c.kind = 'reseller'
-         FROM logins l JOIN customers c ON c.id = l.customer_id
-         WHERE l.login = ?",
-    )?;
-    Ok(stmt
-        .query_row([login], |r| {
-            Ok(ApiLoginRow {
-                login_id: r.get(0)?,
-                login: r.get(1)?,
-                customer_id: r.get(2)?,
-                customer_path: r.get(3)?,
-                is_root: r.get(4)?,
-                api_realm: r.get(5)?,
-                ha1_md5: r.get(6)?,
-                ha1_sha256: r.get(7)?,
-                allow_api_calls: r.get(8)?,
-                api_permission: r.get(9)?,
-                customer_blocked: r.get(10)?,
-                accounts_mgmt: r.get(11)?,
-                customers_mgmt: r.get(12)?,
-                read_only: r.get(13)?,
-                is_active: r.get(14)?,
-                customer_is_reseller: r.get(15)?,
-            })
-        })
-        .optional()?)
+    let mut stmt = conn.sql().prepare_cached(concat!(
+        "SELECT ",
+        api_login_columns!(),
+        " FROM logins l JOIN customers c ON c.id = l.customer_id WHERE l.login = ?"
+    ))?;
+    Ok(stmt.query_row([login], api_login_row).optional()?)
 }
 
 /// The login of a customer, if it has one: (id, login name, `allow_api_calls`).

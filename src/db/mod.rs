@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth_rules;
+pub mod client_certs;
 pub mod contacts;
 pub mod customers;
 pub mod fields;

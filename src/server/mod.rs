@@ -2,6 +2,7 @@
 //! connection's task, under a timeout), the route table and the middleware layers.
 
 pub mod pages;
+pub mod pki;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -30,8 +31,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::Authenticator;
 use crate::auth::digest::DigestAuthority;
+use crate::auth::{Authenticator, ClientCert};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
@@ -46,11 +47,14 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Facts about the connection a request arrived on, put into every request's extensions.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
+    /// The client certificate the TLS handshake verified against the client CA, if the client
+    /// sent one (never on plain HTTP).
+    pub client_cert: Option<Arc<ClientCert>>,
 }
 
 /// Shared state of the HTTP handlers.
@@ -60,6 +64,8 @@ pub struct AppState {
     pub xml_limits: xmlrpc::codec::Limits,
     /// SHA-256 fingerprint of the served certificate, colon-separated hex.
     pub tls_fingerprint: String,
+    /// The CA that issues and verifies client certificates (`pki::issue_admin_cert_zip`).
+    pub client_ca: Arc<pki::ClientCa>,
 }
 
 /// The one list of mounts.
@@ -191,7 +197,8 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     };
 
     let tls_fingerprint = tls::fingerprint(&cert)?;
-    let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key)?);
+    let client_ca = Arc::new(pki::ClientCa::ensure(&config.data_dir, core.now())?);
+    let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key, client_ca.verifier()?)?);
 
     let key = core
         .nonce_key()
@@ -211,6 +218,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         core,
         xml_limits: xmlrpc::codec::Limits::default(),
         tls_fingerprint,
+        client_ca,
     });
     let app = router(state, &config);
 
@@ -298,26 +306,28 @@ async fn accept_loop(
         };
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
-        let info = ConnInfo {
+        let mut info = ConnInfo {
             peer,
             local,
             tls: tls.is_some(),
+            client_cert: None,
         };
         let app = app.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let service =
-                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(info);
-                    app.clone().oneshot(request)
-                });
             let mut builder = ConnBuilder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT);
+            let service = |info: ConnInfo| {
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(info.clone());
+                    app.clone().oneshot(request)
+                })
+            };
             if let Some(acceptor) = tls {
                 let stream =
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -331,10 +341,17 @@ async fn accept_loop(
                             return;
                         }
                     };
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                // Only a certificate the client-CA verifier accepted gets here.
+                info.client_cert = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(pki::peer_client_cert)
+                    .map(Arc::new);
+                let conn = builder.serve_connection(TokioIo::new(stream), service(info));
                 let _ = watcher.watch(conn.into_owned()).await;
             } else {
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = builder.serve_connection(TokioIo::new(stream), service(info));
                 let _ = watcher.watch(conn.into_owned()).await;
             }
         });

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::ClientCertVerifier;
 
 /// Where the generated certificate and key live inside the data directory.
 pub fn generated_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
@@ -72,8 +73,13 @@ pub fn ensure_self_signed(data_dir: &Path, extra_names: &[String]) -> Result<(Pa
     Ok((cert_path, key_path))
 }
 
-/// A rustls server configuration (ring provider, HTTP/2 and HTTP/1.1) from PEM files.
-pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>> {
+/// A rustls server configuration (ring provider, HTTP/2 and HTTP/1.1) from PEM files, asking
+/// clients for a certificate through `client_verifier` (see [`super::pki::ClientCa::verifier`]).
+pub fn server_config(
+    cert_path: &Path,
+    key_path: &Path,
+    client_verifier: Arc<dyn ClientCertVerifier>,
+) -> Result<Arc<ServerConfig>> {
     let certs = CertificateDer::pem_file_iter(cert_path)
         .with_context(|| format!("cannot read TLS certificate {}", cert_path.display()))?
         .collect::<Result<Vec<_>, _>>()
@@ -87,7 +93,7 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConf
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
-        .with_no_client_auth()
+        .with_client_cert_verifier(client_verifier)
         .with_single_cert(certs, key)
         .context("the TLS certificate and key do not match")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

@@ -572,7 +572,7 @@ fn verbs_method_override_head_and_double_slashes() {
     let r = api(&app, ROOT, "OPTIONS", "/api/", &[], None);
     assert_eq!(
         r.headers.matches("rel=\"collection ").count(),
-        8,
+        9,
         "{}",
         r.headers
     );
@@ -921,4 +921,59 @@ fn the_model_rules_answer_with_c5_messages() {
             json!("Customer is already terminated and cannot be changed.")
         )
     );
+}
+
+/// What C5's test library does first: POST /api/admincerts/, unzip the first PEM, and use it as
+/// the client certificate from then on, without a password.
+#[test]
+fn an_admin_certificate_from_the_api_logs_in_without_a_password() {
+    let app = TestApp::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("cert.zip");
+    let base = app
+        .xmlrpc_https()
+        .trim_end_matches("/xmlapi/xmlapi")
+        .to_string();
+    let (code, out, err) = common::run(
+        Command::new("curl")
+            .args(["-s", "-o"])
+            .arg(&zip)
+            .args(["-w", "%{http_code} %{content_type}", "-X", "POST", "-u"])
+            .arg(format!("root:{ROOT_PASSWORD}"))
+            .args([
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                "{}",
+                "--cacert",
+            ])
+            .arg(app.ca_file())
+            .arg(format!("{base}/api/admincerts/")),
+    );
+    assert_eq!((code, out.as_str()), (0, "201 application/zip"), "{err}");
+    let pem = dir.path().join("client.pem");
+    let unzip = format!(
+        "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); \
+         n=[x for x in z.namelist() if x.endswith('.pem')][0]; \
+         assert n.startswith('NGCP-API-client-certificate-'), n; \
+         open(sys.argv[2],'wb').write(z.read(n))"
+    );
+    let (code, _, err) = common::run(
+        Command::new("python3")
+            .args(["-c", &unzip])
+            .arg(&zip)
+            .arg(&pem),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = common::run(
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cert"])
+            .arg(&pem)
+            .arg("--key")
+            .arg(&pem)
+            .arg("--cacert")
+            .arg(app.ca_file())
+            .arg(format!("{base}/api/subscribers/")),
+    );
+    assert_eq!((code, out.as_str()), (0, "200"), "{err}");
 }

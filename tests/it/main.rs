@@ -8,6 +8,7 @@ mod auth_digest;
 mod c5;
 mod c5_clients;
 mod cli;
+mod client_cert;
 mod clients;
 mod common;
 mod server;

@@ -22,7 +22,7 @@ use crate::auth::{AuthOutcome, RequestMeta};
 use crate::core::CoreError;
 use crate::core::actor::Actor;
 use crate::core::records::ListRequest;
-use crate::server::{AppState, ConnInfo};
+use crate::server::{AppState, ConnInfo, pki};
 use error::ApiError;
 use resources::{RESOURCES, Resource};
 
@@ -41,6 +41,8 @@ const OVERRIDE_HEADERS: [&str; 4] = [
 enum Target {
     Root,
     OpenApi,
+    /// `POST /api/admincerts/`: a client certificate for the caller, as a zip.
+    AdminCerts,
     Collection(&'static Resource),
     Item(&'static Resource, Result<i64, ()>),
 }
@@ -51,6 +53,7 @@ fn target(path: &str) -> Option<Target> {
     match segments.as_slice() {
         ["api"] => Some(Target::Root),
         ["api", "openapi.json"] => Some(Target::OpenApi),
+        ["api", "admincerts"] => Some(Target::AdminCerts),
         ["api", name] => resources::find(name).map(Target::Collection),
         ["api", name, id] => {
             let id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(());
@@ -168,10 +171,66 @@ pub async fn endpoint(
             &resources::openapi(),
             Vec::new(),
         ),
+        Some(Target::AdminCerts) => admin_cert(&call).await,
         Some(Target::Collection(r)) => collection(&call, r).await,
         Some(Target::Item(_, Err(()))) => error_response(&ApiError::invalid_id()),
         Some(Target::Item(r, Ok(id))) => item(&call, r, id).await,
         _ => error_response(&ApiError::not_found_path()),
+    }
+}
+
+/// Issues a client certificate to the calling login (read-only logins too, as in C5) and answers
+/// with C5's zip: the certificate and its key in one PEM, and a README.
+async fn admin_cert(call: &Call<'_>) -> Response {
+    match call.verb.as_str() {
+        "OPTIONS" => {
+            let mut resp = json_response(
+                StatusCode::OK,
+                error::JSON,
+                &json!({ "methods": ["OPTIONS", "POST"] }),
+                Vec::new(),
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("OPTIONS, POST"));
+            resp
+        }
+        "POST" => {
+            match pki::issue_admin_cert_zip(&call.state.core, &call.actor, &call.state.client_ca)
+                .await
+            {
+                Ok(issued) => {
+                    let mut resp = (StatusCode::CREATED, issued.zip).into_response();
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/zip"),
+                    );
+                    let disposition = format!(
+                        "attachment; filename=\"NGCP-API-client-certificate-{}.zip\"",
+                        issued.serial
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&disposition) {
+                        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+                    }
+                    resp
+                }
+                Err(pki::IssueError::Core(e)) => error_response(&core_error_plain(&e)),
+                Err(pki::IssueError::Pki(reason)) => {
+                    tracing::error!(%reason, "client certificate not issued");
+                    error_response(&ApiError::internal())
+                }
+            }
+        }
+        _ => error_response(&ApiError::not_found_path()),
+    }
+}
+
+/// A core refusal outside any resource (no entity name to report).
+fn core_error_plain(e: &CoreError) -> ApiError {
+    match e {
+        CoreError::Forbidden(m) => ApiError::forbidden(m.clone()),
+        CoreError::StorageFull | CoreError::Busy => ApiError::new(503, e.to_string()),
+        CoreError::Storage(_) => ApiError::internal(),
+        other => ApiError::unprocessable(other.to_string()),
     }
 }
 
@@ -243,10 +302,11 @@ fn root(call: &Call<'_>) -> Response {
             let allowed = ["GET", "HEAD", "OPTIONS"];
             let links = RESOURCES
                 .iter()
-                .map(|r| {
+                .map(|r| r.name)
+                .chain(["admincerts"])
+                .map(|name| {
                     format!(
-                        "</api/{0}/>; rel=\"collection {1}#rel-{0}\"",
-                        r.name,
+                        "</api/{name}/>; rel=\"collection {}#rel-{name}\"",
                         hal::PROFILE
                     )
                 })
@@ -266,10 +326,15 @@ fn root(call: &Call<'_>) -> Response {
         "GET" | "HEAD" => {
             let wants_json = content_type_for(call) == error::JSON;
             if wants_json {
-                let doc: Map<String, Value> = RESOURCES
+                let mut doc: Map<String, Value> = RESOURCES
                     .iter()
                     .map(|r| (r.name.to_string(), r.describe()))
                     .collect();
+                doc.insert(
+                    "admincerts".into(),
+                    json!({"actions": ["OPTIONS", "POST"], "item_actions": [], "fields": [],
+                           "sorting_cols": [], "query_params": []}),
+                );
                 json_response(StatusCode::OK, error::JSON, &Value::Object(doc), Vec::new())
             } else {
                 let mut html = String::from(
