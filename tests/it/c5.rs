@@ -952,12 +952,10 @@ fn an_admin_certificate_from_the_api_logs_in_without_a_password() {
     );
     assert_eq!((code, out.as_str()), (0, "201 application/zip"), "{err}");
     let pem = dir.path().join("client.pem");
-    let unzip =
-        "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]; \
+    let unzip = "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); \
          n=[x for x in z.namelist() if x.endswith('.pem')][0]; \
          assert n.startswith('NGCP-API-client-certificate-'), n; \
-         open(sys.argv[2],'wb').write(z.read(n))"
-    );
+         open(sys.argv[2],'wb').write(z.read(n))";
     let (code, _, err) = common::run(
         Command::new("python3")
             .args(["-c", unzip])
