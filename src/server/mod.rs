@@ -1,6 +1,7 @@
 //! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
 //! connection's task, under a timeout), the route table and the middleware layers.
 
+pub mod healthcheck;
 pub mod pages;
 pub mod tls;
 
@@ -116,7 +117,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 /// core. Prints the generated root password once.
 pub fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
-    let db_path = config.data_dir.join("switchyard.db");
+    let db_path = config.data_dir.join(crate::db::DB_FILE);
     let db = Db::open(&db_path, 8)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
     Ok(Core::new(db, clock, config.realm.clone()))
@@ -162,6 +163,10 @@ async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
 /// Runs the server until `shutdown` resolves, then finishes requests in flight.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
+    prepare_data_dir(&config.data_dir)?;
+    // Held until the server exits: a restore (or a second server) on this directory is refused.
+    let _lock = crate::db::lock::DataDirLock::acquire(&config.data_dir, "serve")
+        .context("cannot start the server")?;
     let core = open_core(&config, clock.clone())?;
     bootstrap(&core, &config.data_dir).await?;
 
