@@ -25,6 +25,8 @@ pub enum Event {
     TrustedHostAdded = 1400,
     TrustedHostRemoved = 1401,
     AuditRead = 1500,
+    /// The operator put a backup in place of the database (`switchyard restore`).
+    DatabaseRestored = 8000,
     AuthFailed = 9000,
     ApiRefused = 9001,
 }
@@ -39,7 +41,11 @@ impl Event {
     pub fn touches_logins(self) -> bool {
         matches!(
             self,
-            Self::Bootstrap | Self::CustomerCreated | Self::CustomerUpdated | Self::CustomerDeleted
+            Self::Bootstrap
+                | Self::CustomerCreated
+                | Self::CustomerUpdated
+                | Self::CustomerDeleted
+                | Self::DatabaseRestored
         )
     }
 }

@@ -9,6 +9,7 @@ pub mod auth_rules;
 pub mod customers;
 pub mod error;
 pub mod logins;
+pub mod maintenance;
 pub mod passwords;
 pub mod permissions;
 pub mod trusted_hosts;
