@@ -210,9 +210,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let config = Config::resolve(settings, config_file)?;
             let timeout = Duration::from_secs(timeout.max(1));
-            let ok =
-                crate::server::healthcheck::check(&config, Duration::from_secs(wait), timeout)
-                    .await?;
+            let ok = crate::server::healthcheck::check(&config, Duration::from_secs(wait), timeout)
+                .await?;
             println!("{ok}");
             Ok(())
         }

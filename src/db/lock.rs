@@ -78,7 +78,7 @@ impl DataDirLock {
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         if writable {
-            let note = format!("pid {} ({purpose})\n", std::process::id());
+            let note = format!("switchyard {purpose}, pid {}\n", std::process::id());
             file.set_len(0)
                 .and_then(|()| file.rewind())
                 .and_then(|()| file.write_all(note.as_bytes()))
@@ -110,7 +110,7 @@ mod tests {
         let err = DataDirLock::acquire(dir.path(), "restore").unwrap_err();
         let text = err.to_string();
         assert!(
-            text.contains(&format!("pid {} (serve)", std::process::id())),
+            text.contains(&format!("switchyard serve, pid {}", std::process::id())),
             "{text}"
         );
         drop(first);

@@ -317,7 +317,10 @@ mod tests {
             .pragma_update(None, "user_version", newer)
             .unwrap();
         let err = Db::open(&path, 1).err().expect("refused");
-        assert!(err.to_string().contains("newer than this switchyard"), "{err}");
+        assert!(
+            err.to_string().contains("newer than this switchyard"),
+            "{err}"
+        );
         let version: i64 = Connection::open(&path)
             .unwrap()
             .pragma_query_value(None, "user_version", |r| r.get(0))
