@@ -8,6 +8,8 @@ mod auth_digest;
 mod cli;
 mod clients;
 mod common;
+mod packaging;
 mod server;
 mod trusted_hosts;
+mod upgrade;
 mod xmlrpc_errors;
