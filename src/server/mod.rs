@@ -151,11 +151,20 @@ async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             })
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("switchyard: created login 'root' with password {password}");
-        println!(
-            "switchyard: the password is also in {} (mode 0600)",
-            path.display()
-        );
+        // Under systemd, stdout is the journal, which keeps it and lets others read it: there
+        // only the file is named. systemd sets JOURNAL_STREAM when stdout or stderr goes there.
+        if std::env::var_os("JOURNAL_STREAM").is_some() {
+            println!(
+                "switchyard: created login 'root'; its password is in {} (mode 0600)",
+                path.display()
+            );
+        } else {
+            println!("switchyard: created login 'root' with password {password}");
+            println!(
+                "switchyard: the password is also in {} (mode 0600)",
+                path.display()
+            );
+        }
     }
     Ok(())
 }

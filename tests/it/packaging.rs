@@ -409,3 +409,29 @@ fn healthcheck_exit_code_follows_the_server() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn under_systemd_the_generated_root_password_stays_out_of_the_journal() {
+    // systemd sets JOURNAL_STREAM when stdout goes to the journal.
+    let app = Launch {
+        root_password: None,
+        env: vec![("JOURNAL_STREAM", "8:12345")],
+        ..Launch::default()
+    }
+    .spawn();
+    let password = std::fs::read_to_string(app.data_dir().join("root-password")).unwrap();
+    let password = password.trim();
+    assert!(password.len() >= 20);
+    assert!(
+        !app.printed.iter().any(|l| l.contains(password)),
+        "{:?}",
+        app.printed
+    );
+    assert!(
+        app.printed
+            .iter()
+            .any(|l| l.contains("created login 'root'") && l.contains("root-password")),
+        "{:?}",
+        app.printed
+    );
+}
