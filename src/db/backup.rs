@@ -38,6 +38,8 @@ pub enum MaintenanceError {
     NoDatabase(PathBuf),
     #[error("{0} already exists: choose another file, or pass --overwrite to replace it")]
     Exists(PathBuf),
+    #[error("{0} is one of the live database's own files: choose a file outside them")]
+    OwnFile(PathBuf),
     #[error("{path} is not a switchyard database: {reason}")]
     NotSwitchyard { path: PathBuf, reason: String },
     #[error("{path} is damaged ({detail}): nothing was changed")]
@@ -158,6 +160,30 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// Whether `path` is the database at `db_path` or one of its companions (`-wal`, `-shm`,
+/// `-journal`): a backup written there would replace the live database under the server.
+fn is_database_file(path: &Path, db_path: &Path) -> bool {
+    let (Some(name), Ok(dir), Ok(db_dir)) = (
+        path.file_name(),
+        parent_dir(path).canonicalize(),
+        parent_dir(db_path).canonicalize(),
+    ) else {
+        return false;
+    };
+    let db_name = db_path.file_name().unwrap_or_default().to_string_lossy();
+    let name = name.to_string_lossy();
+    dir == db_dir
+        && (name == db_name
+            || ["-wal", "-shm", "-journal"]
+                .iter()
+                .any(|s| name == format!("{db_name}{s}")))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -305,6 +331,9 @@ pub fn backup(db_path: &Path, dest: &Path, overwrite: bool) -> Result<Summary> {
             source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"),
         });
     }
+    if is_database_file(dest, db_path) {
+        return Err(MaintenanceError::OwnFile(dest.to_path_buf()));
+    }
     if dest.exists() && !overwrite {
         return Err(MaintenanceError::Exists(dest.to_path_buf()));
     }
@@ -366,6 +395,9 @@ where
 
     let db_path = data_dir.join(DB_FILE);
     let tmp_path = with_suffix(&db_path, ".restoring");
+    if same_file(from, &tmp_path) {
+        return Err(MaintenanceError::OwnFile(from.to_path_buf()));
+    }
     // A restore that died part-way left this; the lock says no other restore is writing it.
     drop(TempFile(Some(tmp_path.clone())));
     let tmp = TempFile::create(tmp_path)?;
@@ -500,6 +532,10 @@ mod tests {
 
         let err = backup(&dir.path().join(DB_FILE), &dest, false).unwrap_err();
         assert!(matches!(err, MaintenanceError::Exists(_)), "{err}");
+        for own in [DB_FILE, "switchyard.db-wal"] {
+            let err = backup(&dir.path().join(DB_FILE), &dir.path().join(own), true).unwrap_err();
+            assert!(matches!(err, MaintenanceError::OwnFile(_)), "{err}");
+        }
         backup(&dir.path().join(DB_FILE), &dest, true).unwrap();
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
