@@ -141,6 +141,9 @@ deb_control_is_complete() {
   grep -q "^ Package: switchyard$" <<<"$info" &&
     grep -q "^ Version: $version-1$" <<<"$info" &&
     grep -q "^ Depends: adduser$" <<<"$info" &&
+    # The synopsis is the whole Cargo.toml description (cargo-deb wraps one over 79 characters).
+    [ "$(dpkg-deb -f "$deb" Description | head -n 1)" = \
+      "$(sed -n 's/^description = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)" ] &&
     for script in postinst postrm prerm conffiles; do
       grep -qE "^ +[0-9]+ bytes, +[0-9]+ lines +\*? +$script( |$)" <<<"$info" ||
         { echo "  no $script"; return 1; }
