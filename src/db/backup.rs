@@ -436,12 +436,16 @@ where
         None
     };
     tmp.persist(&db_path)?;
+    // The restore has happened; a file that cannot be moved aside is worth a warning, not a
+    // failure report.
     if let Some(aside) = &replaced {
         for name in SET_ASIDE_WITH_DB {
             let file = data_dir.join(name);
             if file.exists() {
                 let target = with_suffix(&file, &aside_suffix_of(aside));
-                fs::rename(&file, &target).map_err(io("set aside", &file))?;
+                if let Err(e) = fs::rename(&file, &target) {
+                    tracing::warn!(file = %file.display(), error = %e, "could not set aside");
+                }
             }
         }
     }
