@@ -165,10 +165,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 summary.accounts,
                 summary.audit_rows
             );
+            let tls = match (&config.tls_cert, &config.tls_key) {
+                (Some(cert), Some(key)) => format!("{} and {}", cert.display(), key.display()),
+                _ => config.data_dir.join("tls").display().to_string(),
+            };
             println!(
                 "switchyard: the TLS certificate and key are not in the backup; to keep the \
-                 certificate's fingerprint, also copy {}",
-                config.data_dir.join("tls").display()
+                 certificate's fingerprint, also copy {tls}"
             );
             Ok(())
         }
