@@ -1,8 +1,10 @@
 //! The command line: `serve`, and operator commands that act on a data directory through the core
-//! (another dialect: it parses, calls the core, prints). They work while the server runs.
+//! (another dialect: it parses, calls the core, prints). They work while the server runs, except
+//! `restore`, which refuses while a server holds the data directory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -43,6 +45,37 @@ enum Command {
     ClientCert(ClientCertCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
+    /// Copy the database to a file, consistently, while the server runs.
+    Backup {
+        /// The backup file to write (mode 0600: it holds password digests).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Put a backup in place of the database. The server must be stopped; the database it
+    /// replaces is kept beside it as switchyard.db.replaced-<time>.
+    Restore {
+        /// The backup file to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Ask the configured HTTPS listener for /healthz; exit 0 when it answers 200.
+    Healthcheck {
+        /// Keep trying for up to this many seconds (for service start-up).
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+        /// Give up on one attempt after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 5)]
+        timeout: u64,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +176,81 @@ pub async fn run(cli: Cli) -> Result<()> {
             out,
             settings,
         }) => issue_client_cert(&login, &out, settings, config_file).await,
+        Command::Backup {
+            to,
+            overwrite,
+            settings,
+        } => {
+            let config = Config::resolve(settings, config_file)?;
+            let data_dir = config.data_dir.clone();
+            let dest = to.clone();
+            let summary = tokio::task::spawn_blocking(move || {
+                crate::core::maintenance::backup(&data_dir, &dest, overwrite)
+            })
+            .await
+            .context("the backup stopped unexpectedly")??;
+            println!(
+                "switchyard: backed up {} to {} (schema {}, {} customers, {} accounts, {} audit rows)",
+                config.data_dir.display(),
+                to.display(),
+                summary.schema_version,
+                summary.customers,
+                summary.accounts,
+                summary.audit_rows
+            );
+            let tls = match (&config.tls_cert, &config.tls_key) {
+                (Some(cert), Some(key)) => format!("{} and {}", cert.display(), key.display()),
+                _ => config.data_dir.join("tls").display().to_string(),
+            };
+            println!(
+                "switchyard: the TLS certificate and key are not in the backup; to keep the \
+                 certificate's fingerprint, also copy {tls}"
+            );
+            Ok(())
+        }
+        Command::Restore { from, settings } => {
+            let config = Config::resolve(settings, config_file)?;
+            let data_dir = config.data_dir.clone();
+            let source = from.clone();
+            let restored = tokio::task::spawn_blocking(move || {
+                crate::core::maintenance::restore(
+                    &data_dir,
+                    &source,
+                    &Actor::operator("restore"),
+                    &SystemClock,
+                )
+            })
+            .await
+            .context("the restore stopped unexpectedly")??;
+            println!(
+                "switchyard: restored {} into {} (schema {} -> {}, {} customers, {} accounts)",
+                from.display(),
+                config.data_dir.display(),
+                restored.from.schema_version,
+                restored.now.schema_version,
+                restored.now.customers,
+                restored.now.accounts
+            );
+            if let Some(replaced) = restored.replaced {
+                println!(
+                    "switchyard: the database it replaced is kept as {}",
+                    replaced.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Healthcheck {
+            wait,
+            timeout,
+            settings,
+        } => {
+            let config = Config::resolve(settings, config_file)?;
+            let timeout = Duration::from_secs(timeout.max(1));
+            let ok = crate::server::healthcheck::check(&config, Duration::from_secs(wait), timeout)
+                .await?;
+            println!("{ok}");
+            Ok(())
+        }
         Command::Audit(AuditCommand::Tail {
             lines,
             principal,

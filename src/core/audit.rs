@@ -41,6 +41,8 @@ pub enum Event {
     LoginDeleted = 1902,
     LoginRead = 1904,
     ClientCertIssued = 1950,
+    /// The operator put a backup in place of the database (`switchyard restore`).
+    DatabaseRestored = 8000,
     AuthFailed = 9000,
     ApiRefused = 9001,
 }
@@ -63,6 +65,7 @@ impl Event {
                 | Self::LoginUpdated
                 | Self::LoginDeleted
                 | Self::ClientCertIssued
+                | Self::DatabaseRestored
         )
     }
 

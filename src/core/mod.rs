@@ -10,6 +10,7 @@ pub mod client_certs;
 pub mod customers;
 pub mod error;
 pub mod logins;
+pub mod maintenance;
 pub mod passwords;
 pub mod permissions;
 pub mod records;

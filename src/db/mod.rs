@@ -9,10 +9,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth_rules;
+pub mod backup;
 pub mod client_certs;
 pub mod contacts;
 pub mod customers;
 pub mod fields;
+pub mod lock;
 pub mod logins;
 pub mod records;
 pub mod reference;
@@ -29,6 +31,8 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "switchyard.db";
 /// The most jobs committed together in one transaction.
 const MAX_BATCH: usize = 512;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,6 +53,12 @@ pub enum DbError {
     Panicked,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error(
+        "the database has schema version {found}, newer than this switchyard knows ({known}): \
+         it was written by a newer release; run that release, or restore a backup taken before \
+         the upgrade"
+    )]
+    TooNew { found: i64, known: i64 },
 }
 
 impl DbError {
@@ -101,6 +111,15 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// The schema version this binary migrates to: the number of migrations it carries.
+pub fn schema_version() -> i64 {
+    // Counted as the migrations an empty database would need.
+    Connection::open_in_memory()
+        .ok()
+        .and_then(|c| migrations().pending_migrations(&c).ok())
+        .map_or(0, i64::from)
+}
+
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL for readers that never block behind the writer; FULL so a commit survives power loss.
@@ -123,6 +142,12 @@ impl Db {
         configure_writer(&conn)?;
         // Refuse early with a clear error if the file is not a database at all.
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        // Migrations only go forward: a database from a newer release is refused, not guessed at.
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = schema_version();
+        if found > known {
+            return Err(DbError::TooNew { found, known });
+        }
         migrations().to_latest(&mut conn)?;
 
         let manager = SqliteConnectionManager::file(path)
@@ -284,6 +309,29 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().expect("migrations validate");
+        assert!(schema_version() >= 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_release_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Db::open(&path, 1).unwrap());
+        let newer = schema_version() + 1;
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        let err = Db::open(&path, 1).err().expect("refused");
+        assert!(
+            err.to_string().contains("newer than this switchyard"),
+            "{err}"
+        );
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, newer);
     }
 
     #[tokio::test]

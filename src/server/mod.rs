@@ -1,6 +1,7 @@
 //! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
 //! connection's task, under a timeout), the route table and the middleware layers.
 
+pub mod healthcheck;
 pub mod pages;
 pub mod pki;
 pub mod tls;
@@ -141,7 +142,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 /// core. Prints the generated root password once.
 pub fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
-    let db_path = config.data_dir.join("switchyard.db");
+    let db_path = config.data_dir.join(crate::db::DB_FILE);
     let db = Db::open(&db_path, 8)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
     Ok(Core::new(db, clock, config.realm.clone()))
@@ -175,11 +176,20 @@ async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             })
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("switchyard: created login 'root' with password {password}");
-        println!(
-            "switchyard: the password is also in {} (mode 0600)",
-            path.display()
-        );
+        // Under systemd, stdout is the journal, which keeps it and lets others read it: there
+        // only the file is named. systemd sets JOURNAL_STREAM when stdout or stderr goes there.
+        if std::env::var_os("JOURNAL_STREAM").is_some() {
+            println!(
+                "switchyard: created login 'root'; its password is in {} (mode 0600)",
+                path.display()
+            );
+        } else {
+            println!("switchyard: created login 'root' with password {password}");
+            println!(
+                "switchyard: the password is also in {} (mode 0600)",
+                path.display()
+            );
+        }
     }
     Ok(())
 }
@@ -187,6 +197,10 @@ async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {
 /// Runs the server until `shutdown` resolves, then finishes requests in flight.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
+    prepare_data_dir(&config.data_dir)?;
+    // Held until the server exits: a restore (or a second server) on this directory is refused.
+    let _lock = crate::db::lock::DataDirLock::acquire(&config.data_dir, "serve")
+        .context("cannot start the server")?;
     let core = open_core(&config, clock.clone())?;
     bootstrap(&core, &config.data_dir).await?;
 

@@ -35,6 +35,8 @@ pub struct Launch {
     pub http_listen: &'static str,
     pub root_password: Option<&'static str>,
     pub args: Vec<String>,
+    /// Extra environment variables for the server.
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Launch {
@@ -44,6 +46,7 @@ impl Default for Launch {
             http_listen: "127.0.0.1:0",
             root_password: Some(ROOT_PASSWORD),
             args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -61,6 +64,8 @@ impl Launch {
             .env("SWITCHYARD_LOG", "warn")
             .env_remove("SWITCHYARD_CONFIG")
             .env_remove("SWITCHYARD_ROOT_PASSWORD")
+            .env_remove("JOURNAL_STREAM")
+            .envs(self.env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(pw) = self.root_password {

@@ -11,6 +11,8 @@ mod cli;
 mod client_cert;
 mod clients;
 mod common;
+mod packaging;
 mod server;
 mod trusted_hosts;
+mod upgrade;
 mod xmlrpc_errors;
