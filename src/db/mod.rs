@@ -10,10 +10,12 @@ pub mod accounts;
 pub mod audit;
 pub mod auth_rules;
 pub mod contacts;
+pub mod customer_tree;
 pub mod customers;
 pub mod fields;
 pub mod logins;
 pub mod reference;
+pub mod sessions;
 pub mod settings;
 pub mod trusted_hosts;
 
@@ -92,7 +94,10 @@ pub struct Db {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0003_admin.sql")),
+    ])
 }
 
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
