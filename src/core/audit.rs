@@ -25,6 +25,8 @@ pub enum Event {
     TrustedHostAdded = 1400,
     TrustedHostRemoved = 1401,
     AuditRead = 1500,
+    AdminSignedIn = 1800,
+    AdminSignedOut = 1801,
     AuthFailed = 9000,
     ApiRefused = 9001,
 }
