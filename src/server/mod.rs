@@ -60,6 +60,8 @@ pub struct AppState {
     pub xml_limits: xmlrpc::codec::Limits,
     /// SHA-256 fingerprint of the served certificate, colon-separated hex.
     pub tls_fingerprint: String,
+    /// When the served certificate expires (ms since the epoch), if it could be read.
+    pub tls_not_after: Option<i64>,
 }
 
 /// The one list of mounts.
@@ -69,6 +71,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/healthz", get(healthz))
         .route("/", get(pages::index))
         .route("/static/switchyard.css", get(pages::stylesheet))
+        .merge(crate::admin::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -172,6 +175,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     };
 
     let tls_fingerprint = tls::fingerprint(&cert)?;
+    let tls_not_after = tls::not_after(&cert)
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the certificate's expiry"))
+        .ok();
     let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key)?);
 
     let key = core
@@ -192,6 +198,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         core,
         xml_limits: xmlrpc::codec::Limits::default(),
         tls_fingerprint,
+        tls_not_after,
     });
     let app = router(state, &config);
 
