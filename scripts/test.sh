@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Real clients the integration tests drive: curl, openssl, Perl LWP with RPC::XML, Python with
-# requests and httplib2, Node with axios-digest-auth and @foxglove/xmlrpc.
-apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl)
+# requests and httplib2, Node with axios-digest-auth and @foxglove/xmlrpc, and headless Chromium
+# through chromedriver for the admin page (those tests fail, never skip, without it).
+apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl
+  chromium chromium-driver)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
