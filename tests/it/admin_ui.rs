@@ -542,13 +542,26 @@ async fn trusted_hosts_are_managed_in_the_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preferences_and_new_sub_customers() {
     let app = TestApp::spawn();
-    create_customer(&app, "Reseller", "reseller-web", "api-old", None, true);
+    let reseller = create_customer(&app, "Reseller", "reseller-web", "api-old", None, true);
     api_call(&app, "Reseller", "api-old").expect("set up to call");
 
     let browser = Browser::start(&app).await;
     browser.sign_in("Reseller", "reseller-web").await;
     browser.wait_for_text("Signed in as Reseller").await;
     assert!(!browser.text().await.contains("Trusted hosts"), "root only");
+    // Its own page: the API box is shown, but only its parent may change it.
+    browser.goto(&format!("/admin/customers/{reseller}")).await;
+    let text = browser
+        .wait_for_text("Only its parent customer can change this box.")
+        .await;
+    assert!(text.contains("Reseller can call the API now"), "{text}");
+    assert!(!browser.by_label("API").await.is_enabled().await.unwrap());
+    browser.screenshot("customer-own").await;
+    // Its parent, root, is not in its tree: answered as not found.
+    browser.goto("/admin/customers/1").await;
+    browser.wait_for_text("customer 1 not found").await;
+    browser.screenshot("not-found").await;
+
     browser.click_link("My Preferences").await;
     let text = browser.wait_for_text("You can call the API now").await;
     assert!(
