@@ -11,8 +11,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # requests and httplib2, Node with axios-digest-auth and @foxglove/xmlrpc. For the packaging
 # checks: file, dpkg-deb (dpkg), systemd-analyze (systemd), debootstrap (a scratch Debian to install
 # the package into); packaging/build-musl.sh installs the musl target and musl-tools itself.
+# Headless Chromium through chromedriver for the admin page (those tests fail, never skip, without it).
 apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl libjson-perl
-  file dpkg systemd debootstrap)
+  file dpkg systemd debootstrap chromium chromium-driver)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,6 +43,8 @@ pub enum Event {
     ClientCertIssued = 1950,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
+    AdminSignedIn = 2000,
+    AdminSignedOut = 2001,
     AuthFailed = 9000,
     ApiRefused = 9001,
 }

@@ -45,24 +45,8 @@ impl ApiLogin {
     /// The error says which switch is off.
     pub fn pass_gates(&self) -> Result<LoginPrincipal, String> {
         let row = &self.0;
-        if !row.allow_api_calls {
-            return Err(format!(
-                "API access is off for '{}': its Allow API Calls setting is not enabled",
-                row.login
-            ));
-        }
-        if !row.is_root && !row.api_permission {
-            return Err(format!(
-                "API access is off for '{}': its parent customer has not ticked the API \
-                 permission box",
-                row.login
-            ));
-        }
-        if !row.is_active {
-            return Err(format!("login '{}' is not active", row.login));
-        }
-        if row.customer_blocked {
-            return Err(format!("customer of '{}' is blocked", row.login));
+        if let Some(gate) = super::gates::closed_gates(row).first() {
+            return Err(gate.reason(&row.login));
         }
         Ok(LoginPrincipal {
             login_id: row.login_id,

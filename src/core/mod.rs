@@ -3,18 +3,21 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod admin;
 pub mod attrs;
 pub mod audit;
 pub mod auth_rules;
 pub mod client_certs;
 pub mod customers;
 pub mod error;
+pub mod gates;
 pub mod logins;
 pub mod maintenance;
 pub mod passwords;
 pub mod permissions;
 pub mod records;
 pub mod resources;
+pub mod sessions;
 pub mod trusted_hosts;
 
 use std::sync::Arc;

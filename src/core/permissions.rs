@@ -175,6 +175,21 @@ pub fn reach(p: &Principal) -> CoreResult<Reach> {
     }
 }
 
+/// The path of the top of the customer tree the principal sees: its own customer's node, or the
+/// whole tree ('/') for trusted hosts and the operator.
+pub fn visible_root(p: &Principal) -> CoreResult<String> {
+    match p {
+        Principal::Trusted | Principal::Operator => Ok("/".into()),
+        Principal::Login(l) => match &l.scope {
+            Scope::Customer { path, .. } => Ok(path.clone()),
+            Scope::Subscriber { .. } => Err(CoreError::Forbidden(
+                "an account login has no customer tree".into(),
+            )),
+        },
+        Principal::Anonymous { .. } => Err(CoreError::Forbidden("not authenticated".into())),
+    }
+}
+
 /// Refuses unless the principal reaches everything (creating resellers, for example).
 pub fn reaches_all(p: &Principal) -> CoreResult<()> {
     match reach(p)? {

@@ -144,7 +144,7 @@ pub fn list(
 ) -> DbResult<Vec<CustomerSummary>> {
     let mut stmt = conn.sql().prepare_cached(
         "SELECT c.id, c.name, l.login, c.description, c.balance, c.credit_limit, c.base_currency
-         FROM customers c LEFT JOIN logins l ON l.customer_id = c.id
+         FROM customers c LEFT JOIN logins l ON l.customer_id = c.id AND l.role = 'customer'
          WHERE (?1 IS NULL OR c.parent_id = ?1)
          ORDER BY c.id LIMIT ?2 OFFSET ?3",
     )?;

@@ -12,6 +12,7 @@ pub mod auth_rules;
 pub mod backup;
 pub mod client_certs;
 pub mod contacts;
+pub mod customer_tree;
 pub mod customers;
 pub mod fields;
 pub mod lock;
@@ -19,6 +20,7 @@ pub mod logins;
 pub mod records;
 pub mod reference;
 pub mod resources;
+pub mod sessions;
 pub mod settings;
 pub mod trusted_hosts;
 
@@ -108,6 +110,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_c5.sql")),
+        M::up(include_str!("migrations/0003_admin.sql")),
     ])
 }
 

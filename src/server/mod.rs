@@ -67,6 +67,8 @@ pub struct AppState {
     pub tls_fingerprint: String,
     /// The CA that issues and verifies client certificates (`pki::issue_admin_cert_zip`).
     pub client_ca: Arc<pki::ClientCa>,
+    /// When the served certificate expires (ms since the epoch), if it could be read.
+    pub tls_not_after: Option<i64>,
 }
 
 /// The one list of mounts.
@@ -79,6 +81,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api", any(c5::endpoint))
         .route("/api/", any(c5::endpoint))
         .route("/api/{*rest}", any(c5::endpoint))
+        .merge(crate::admin::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -211,6 +214,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     };
 
     let tls_fingerprint = tls::fingerprint(&cert)?;
+    let tls_not_after = tls::not_after(&cert)
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the certificate's expiry"))
+        .ok();
     let client_ca = Arc::new(pki::ClientCa::ensure(&config.data_dir, core.now())?);
     let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key, client_ca.verifier()?)?);
 
@@ -233,6 +239,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         xml_limits: xmlrpc::codec::Limits::default(),
         tls_fingerprint,
         client_ca,
+        tls_not_after,
     });
     let app = router(state, &config);
 

@@ -24,6 +24,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         auth: "HTTP Digest (web login, API password), or a trusted host",
     },
     Endpoint {
+        name: "Admin page",
+        path: "GET /admin/",
+        auth: "web login and web password (HTTPS only)",
+    },
+    Endpoint {
         name: "Health check",
         path: "GET /healthz",
         auth: "none",

@@ -3,6 +3,7 @@
 // Test code: a panic is the failure report, and synchronous tests may sleep.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod admin_ui;
 mod audit;
 mod auth_digest;
 mod c5;

@@ -365,6 +365,12 @@ pub fn openapi() -> Value {
         }
         paths.insert(format!("/api/{}/{{id}}", r.name), item);
     }
+    paths.insert(
+        "/api/admincerts/".into(),
+        json!({"post": {"summary": "Issue a client certificate for the calling login",
+            "responses": {"201": {"description": "a zip holding the certificate and its key (PEM)",
+                "content": {"application/zip": {}}}}}}),
+    );
     schemas.insert(
         "Error".into(),
         json!({"type": "object", "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}),
