@@ -24,6 +24,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         auth: "HTTP Digest (web login, API password), or a trusted host",
     },
     Endpoint {
+        name: "Sipwise-C5-style REST (HAL+JSON)",
+        path: "/api/ (OpenAPI 3.1 at /api/openapi.json)",
+        auth: "HTTP Basic over TLS, Digest, or a client certificate from POST /api/admincerts/",
+    },
+    Endpoint {
         name: "Admin page",
         path: "GET /admin/",
         auth: "web login and web password (HTTPS only)",
