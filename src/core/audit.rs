@@ -41,6 +41,10 @@ pub enum Event {
     LoginDeleted = 1902,
     LoginRead = 1904,
     ClientCertIssued = 1950,
+    ForwardingChanged = 2100,
+    ForwardingRead = 2104,
+    PreferencesChanged = 2200,
+    PreferencesRead = 2204,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

@@ -15,8 +15,10 @@ pub mod contacts;
 pub mod customer_tree;
 pub mod customers;
 pub mod fields;
+pub mod forwarding;
 pub mod lock;
 pub mod logins;
+pub mod preferences;
 pub mod records;
 pub mod reference;
 pub mod resources;
@@ -111,6 +113,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
+        M::up(include_str!("migrations/0004_forwarding.sql")),
     ])
 }
 

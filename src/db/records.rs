@@ -12,7 +12,11 @@ fn where_clause(
     scope: Option<&str>,
     conditions: &[Condition],
 ) -> (String, Vec<Value>) {
-    let mut clauses = vec![format!("({})", listing.base)];
+    // A constant-true base is left out: `WHERE (1)` would cost SQLite its fast count.
+    let mut clauses = Vec::new();
+    if listing.base != "1" {
+        clauses.push(format!("({})", listing.base));
+    }
     let mut args = Vec::new();
     if let Some(prefix) = scope {
         // Paths hold only digits and slashes, so the prefix needs no LIKE escaping.
@@ -45,7 +49,12 @@ fn where_clause(
             }
         }
     }
-    (clauses.join(" AND "), args)
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (filter, args)
 }
 
 fn select_list(listing: &Listing) -> String {
@@ -80,9 +89,12 @@ pub fn list(
     let (filter, args) = where_clause(listing, scope, conditions);
     let table = listing.table;
     let direction = if descending { "DESC" } else { "ASC" };
+    // A deferred join: the page's ids are found first, where SQLite can skip `offset` rows
+    // through a narrow index, and only those rows are read whole; deep pages stay cheap.
+    let order = format!("{order_column} {direction}, {table}.id {direction}");
     let sql = format!(
-        "SELECT {} FROM {table} WHERE {filter} ORDER BY {order_column} {direction}, {table}.id \
-         {direction} LIMIT ? OFFSET ?",
+        "SELECT {} FROM {table} WHERE {table}.id IN (SELECT {table}.id FROM {table} {filter} \
+         ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
         select_list(listing)
     );
     let mut page_args = args.clone();
@@ -94,7 +106,7 @@ pub fn list(
         records.push(record(listing, row)?);
     }
     let total = if count {
-        let sql = format!("SELECT count(*) FROM {table} WHERE {filter}");
+        let sql = format!("SELECT count(*) FROM {table} {filter}");
         Some(
             conn.sql()
                 .prepare_cached(&sql)?

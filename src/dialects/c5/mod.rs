@@ -4,6 +4,7 @@
 //! does. No SQL, no permission decision, no audit write here.
 
 pub mod error;
+mod features;
 pub mod hal;
 pub mod paging;
 pub mod patch;
@@ -45,6 +46,8 @@ enum Target {
     AdminCerts,
     Collection(&'static Resource),
     Item(&'static Resource, Result<i64, ()>),
+    FeatureCollection(features::Feature),
+    FeatureItem(features::Feature, Result<i64, ()>),
 }
 
 /// `/api/...` with repeated slashes collapsed (upstream tests build `//api/...`).
@@ -54,10 +57,14 @@ fn target(path: &str) -> Option<Target> {
         ["api"] => Some(Target::Root),
         ["api", "openapi.json"] => Some(Target::OpenApi),
         ["api", "admincerts"] => Some(Target::AdminCerts),
-        ["api", name] => resources::find(name).map(Target::Collection),
+        ["api", name] => resources::find(name)
+            .map(Target::Collection)
+            .or_else(|| features::Feature::find(name).map(Target::FeatureCollection)),
         ["api", name, id] => {
             let id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(());
-            resources::find(name).map(|r| Target::Item(r, id))
+            resources::find(name)
+                .map(|r| Target::Item(r, id))
+                .or_else(|| features::Feature::find(name).map(|f| Target::FeatureItem(f, id)))
         }
         _ => None,
     }
@@ -173,7 +180,11 @@ pub async fn endpoint(
         ),
         Some(Target::AdminCerts) => admin_cert(&call).await,
         Some(Target::Collection(r)) => collection(&call, r).await,
-        Some(Target::Item(_, Err(()))) => error_response(&ApiError::invalid_id()),
+        Some(Target::Item(_, Err(())) | Target::FeatureItem(_, Err(()))) => {
+            error_response(&ApiError::invalid_id())
+        }
+        Some(Target::FeatureCollection(f)) => feature_collection(&call, &f).await,
+        Some(Target::FeatureItem(f, Ok(id))) => feature_item(&call, &f, id).await,
         Some(Target::Item(r, Ok(id))) => item(&call, r, id).await,
         _ => error_response(&ApiError::not_found_path()),
     }
@@ -273,7 +284,31 @@ fn content_type_for(call: &Call<'_>) -> &'static str {
     }
 }
 
-fn options(call: &Call<'_>, r: &Resource, verbs: &[&'static str]) -> Response {
+async fn feature_collection(call: &Call<'_>, f: &features::Feature) -> Response {
+    match call.verb.as_str() {
+        "OPTIONS" => options(call, f.name(), &["GET"]),
+        "GET" | "HEAD" => features::collection(call, f)
+            .await
+            .unwrap_or_else(|e| error_response(&e)),
+        _ => error_response(&ApiError::not_found_path()),
+    }
+}
+
+async fn feature_item(call: &Call<'_>, f: &features::Feature, id: i64) -> Response {
+    let verb = match call.verb.as_str() {
+        "OPTIONS" => return options(call, f.name(), f.item_verbs()),
+        "HEAD" => "GET",
+        other => other,
+    };
+    if !f.item_verbs().contains(&verb) {
+        return error_response(&ApiError::not_found_path());
+    }
+    features::item(call, f, id, verb)
+        .await
+        .unwrap_or_else(|e| error_response(&e))
+}
+
+fn options(call: &Call<'_>, name: &str, verbs: &[&'static str]) -> Response {
     let allowed = resources::allowed(verbs, call.actor.principal.is_read_only());
     let mut resp = json_response(
         StatusCode::OK,
@@ -285,11 +320,7 @@ fn options(call: &Call<'_>, r: &Resource, verbs: &[&'static str]) -> Response {
     if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
         h.insert(header::ALLOW, v);
     }
-    let accept_post = format!(
-        "application/hal+json; profile={}#rel-{}",
-        hal::PROFILE,
-        r.name
-    );
+    let accept_post = format!("application/hal+json; profile={}#rel-{name}", hal::PROFILE);
     if let Ok(v) = HeaderValue::from_str(&accept_post) {
         h.insert("accept-post", v);
     }
@@ -303,6 +334,7 @@ fn root(call: &Call<'_>) -> Response {
             let links = RESOURCES
                 .iter()
                 .map(|r| r.name)
+                .chain(features::FEATURES.iter().map(|(name, _, _)| *name))
                 .chain(["admincerts"])
                 .map(|name| {
                     format!(
@@ -330,6 +362,15 @@ fn root(call: &Call<'_>) -> Response {
                     .iter()
                     .map(|r| (r.name.to_string(), r.describe()))
                     .collect();
+                for (name, actions, item_actions) in features::FEATURES {
+                    doc.insert(
+                        name.into(),
+                        json!({"actions": resources::allowed(actions, false),
+                               "item_actions": resources::allowed(item_actions, false),
+                               "fields": [{"name": "id", "types": ["Int"], "readonly": true}],
+                               "sorting_cols": ["id"], "query_params": []}),
+                    );
+                }
                 doc.insert(
                     "admincerts".into(),
                     json!({"actions": ["OPTIONS", "POST"], "item_actions": [], "fields": [],
@@ -357,7 +398,7 @@ fn root(call: &Call<'_>) -> Response {
 async fn collection(call: &Call<'_>, r: &'static Resource) -> Response {
     let verb = call.verb.as_str();
     if verb == "OPTIONS" {
-        return options(call, r, r.collection_verbs);
+        return options(call, r.name, r.collection_verbs);
     }
     let verb = if verb == "HEAD" { "GET" } else { verb };
     if !r.collection_verbs.contains(&verb) {
@@ -496,7 +537,7 @@ async fn representation(call: &Call<'_>, r: &'static Resource, id: i64) -> Resul
 async fn item(call: &Call<'_>, r: &'static Resource, id: i64) -> Response {
     let verb = call.verb.as_str();
     if verb == "OPTIONS" {
-        return options(call, r, r.item_verbs);
+        return options(call, r.name, r.item_verbs);
     }
     let verb = if verb == "HEAD" { "GET" } else { verb };
     if !r.item_verbs.contains(&verb) {

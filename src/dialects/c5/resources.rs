@@ -365,6 +365,28 @@ pub fn openapi() -> Value {
         }
         paths.insert(format!("/api/{}/{{id}}", r.name), item);
     }
+    for (name, verbs, item_verbs) in super::features::FEATURES {
+        let op = |verb: &str| {
+            json!({"summary": format!("{verb} {name} (keyed by the subscriber's id)"),
+                   "responses": {"200": {"description": "HAL+JSON"}}})
+        };
+        let collection: Map<String, Value> = verbs
+            .iter()
+            .map(|v| (v.to_ascii_lowercase(), op(v)))
+            .collect();
+        paths.insert(format!("/api/{name}/"), Value::Object(collection));
+        if !item_verbs.is_empty() {
+            let mut item: Map<String, Value> = item_verbs
+                .iter()
+                .map(|v| (v.to_ascii_lowercase(), op(v)))
+                .collect();
+            item.insert(
+                "parameters".into(),
+                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]),
+            );
+            paths.insert(format!("/api/{name}/{{id}}"), Value::Object(item));
+        }
+    }
     paths.insert(
         "/api/admincerts/".into(),
         json!({"post": {"summary": "Issue a client certificate for the calling login",
