@@ -249,7 +249,7 @@ fn check_rule(kind: &str, rule: &mut ForwardRule, domain: Option<&str>) -> CoreR
 }
 
 /// The forwarding of the subscribers `ids`, read with a fixed number of queries.
-fn read_many(conn: &Conn<'_>, ids: &[i64]) -> CoreResult<Vec<Forwarding>> {
+pub(crate) fn read_many(conn: &Conn<'_>, ids: &[i64]) -> CoreResult<Vec<Forwarding>> {
     let mut by_id: BTreeMap<i64, Forwarding> = ids
         .iter()
         .map(|id| {
@@ -375,6 +375,9 @@ impl Core {
         .await
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -168,3 +168,96 @@ pub fn replace(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rusqlite::Connection;
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    use super::*;
+    use crate::db::{Conn, WriteTx, migrations};
+
+    static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+    #[allow(clippy::needless_pass_by_value)] // the signature rusqlite calls back with
+    fn count(event: TraceEvent<'_>) {
+        if let TraceEvent::Stmt(..) = event {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn destinations(n: usize) -> Vec<Destination> {
+        (0..n)
+            .map(|i| Destination {
+                destination: format!("sip:{i}@example.com"),
+                priority: 1,
+                timeout: 30,
+                announcement_id: None,
+            })
+            .collect()
+    }
+
+    /// Reading forwarding costs the same number of statements for one destination or a hundred,
+    /// for one subscriber or ten: no query per rule, destination or subscriber.
+    #[test]
+    fn reading_forwarding_costs_a_fixed_number_of_statements() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers (id, parent_id, path, name, created_on, updated_on)
+                 VALUES (1, NULL, '/1/', 'root', 0, 0);
+             INSERT INTO domains (id, name, created_on) VALUES (1, 'example.com', 0);",
+        )
+        .unwrap();
+        for id in 1..=10 {
+            conn.execute(
+                "INSERT INTO subscribers (id, customer_id, domain_id, username, billing_plan_id,
+                     time_zone_id, created_on, created_by, updated_on, updated_by)
+                 VALUES (?1, 1, 1, 'u' || ?1, 1, 1, 0, 't', 0, 't')",
+                [id],
+            )
+            .unwrap();
+        }
+        let statements_for = |conn: &mut Connection, per_rule: usize, ids: &[i64]| {
+            for id in ids {
+                // 7 types: per_rule destinations each (100 in all for per_rule 15, minus 5).
+                let rules: BTreeMap<String, ForwardRule> = crate::core::forwarding::KINDS
+                    .iter()
+                    .map(|k| {
+                        let rule = ForwardRule {
+                            destinations: destinations(per_rule),
+                            ..ForwardRule::default()
+                        };
+                        ((*k).to_string(), rule)
+                    })
+                    .collect();
+                replace(&WriteTx(Conn(conn)), *id, &rules).unwrap();
+            }
+            conn.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(count));
+            let before = STATEMENTS.load(Ordering::SeqCst);
+            let read = crate::core::forwarding::read_many(&Conn(conn), ids).unwrap();
+            let used = STATEMENTS.load(Ordering::SeqCst) - before;
+            conn.trace_v2(TraceEventCodes::empty(), None);
+            assert_eq!(read.len(), ids.len());
+            assert!(read.iter().all(|f| f.rules.len() == 7));
+            used
+        };
+        let small = statements_for(&mut conn, 1, &[1]);
+        let large = statements_for(&mut conn, 15, &[2]);
+        let many = statements_for(&mut conn, 15, &(1..=10).collect::<Vec<_>>());
+        assert_eq!(
+            small, large,
+            "100 destinations cost no more statements than 7"
+        );
+        assert_eq!(
+            small, many,
+            "ten subscribers cost no more statements than one"
+        );
+        assert_eq!(
+            small, 4,
+            "domains, rules, destinations, ring timeouts: {small} statements"
+        );
+    }
+}

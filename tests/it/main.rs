@@ -8,6 +8,7 @@ mod audit;
 mod auth_digest;
 mod c5;
 mod c5_clients;
+mod c5_features;
 mod cli;
 mod client_cert;
 mod clients;
