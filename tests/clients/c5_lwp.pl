@@ -5,7 +5,7 @@
 # so LWP sends Basic credentials only after the server's 401 challenge, and
 # new ids are read from the Location header of each 201.
 #
-# Usage: perl tests/clients/c5_lwp.pl SCENARIO      (seed004 | errors)
+# Usage: perl tests/clients/c5_lwp.pl SCENARIO      (seed004 | errors | forwarding)
 # Environment:
 #   SY_API_URL        https://127.0.0.1:PORT (no trailing slash)
 #   SY_CAFILE         the server's certificate; TLS is verified against it
@@ -334,7 +334,155 @@ sub errors {
     return;
 }
 
-my %scenarios = (seed004 => \&seed004, errors => \&errors);
+# The handbook's call forward and preferences steps (seeds/004), in its own style, on a
+# subscriber made as in seed004: PUT cfna (return=minimal), read it back, then the
+# preferences GET-edit-PUT and a re-GET.
+sub forwarding {
+    my ($ua) = agent('root', $root_pw);
+    my ($req, $res);
+
+    # A contact, customer, domain and subscriber.
+    $req = HTTP::Request->new('POST', "$uri/api/customercontacts/");
+    $req->header('Content-Type' => 'application/json');
+    $req->content(JSON::to_json({ email => "cf.$sfx\@example.com", reseller_id => 1 }));
+    my $contact_id = created_id($ua->request($req), 'customercontacts', 'create customer contact');
+    $req = HTTP::Request->new('POST', "$uri/api/customers/");
+    $req->header('Content-Type' => 'application/json');
+    $req->content(JSON::to_json({ status => 'active', contact_id => $contact_id,
+                                  billing_profile_id => 1, type => 'sipaccount' }));
+    my $customer_id = created_id($ua->request($req), 'customers', 'create customer');
+    my $domain = "cf-$sfx.example.com";
+    $req = HTTP::Request->new('POST', "$uri/api/domains/");
+    $req->header('Content-Type' => 'application/json');
+    $req->content(JSON::to_json({ domain => $domain, reseller_id => 1 }));
+    created_id($ua->request($req), 'domains', 'create domain');
+    $req = HTTP::Request->new('POST', "$uri/api/subscribers/");
+    $req->header('Content-Type' => 'application/json');
+    $req->content(JSON::to_json({
+        customer_id    => $customer_id,
+        primary_number => { cc => 43, ac => 1000 + int rand 8999, sn => 100000 + int rand 899999 },
+        username       => "cf_$sfx",
+        domain         => $domain,
+        password       => 'secret subscriber pass',
+    }));
+    my $subscriber_id = created_id($ua->request($req), 'subscribers', 'create subscriber');
+
+    # "If you want to set call forwards for the subscribers, then perform an API call as follows."
+    $req = HTTP::Request->new('PUT', "$uri/api/callforwards/$subscriber_id");
+    $req->header('Content-Type' => 'application/json');
+    $req->header('Prefer' => "return=minimal"); # use return=representation to get full json response
+    $req->content(JSON::to_json({
+        cfna => { # set a call-forward if subscriber is not registered
+            destinations => [
+                { destination => "4366610001", timeout => 10 }, # ring this for 10s
+                { destination => "4366710001", timeout => 300 }, # if no answer, ring that for 300s
+            ],
+            times => undef # no time-based call-forward, trigger cfna always
+        }
+    }));
+    $res = $ua->request($req);
+    if($res->code != 204) { # if return=representation, it's 200
+        fail("Failed to set cfna for subscriber: " . describe($res));
+    }
+    check(($res->header('Preference-Applied') // '') eq 'return=minimal',
+          'Preference-Applied: return=minimal', $res->header('Preference-Applied'));
+    check($res->content eq '', 'an empty 204 body', $res->content);
+
+    # Read it back: exactly the seven types, only cfna set, numbers completed with the domain.
+    $res = $ua->request(HTTP::Request->new('GET', "$uri/api/callforwards/$subscriber_id"));
+    expect_code($res, 200, 'fetch call forwards');
+    my $cf = JSON::from_json($res->decoded_content);
+    my @keys = sort keys %$cf;
+    check("@keys" eq '_links cfb cfna cfo cfr cfs cft cfu',
+          'the keys _links cfb cfna cfo cfr cfs cft cfu', "@keys");
+    check($cf->{_links}{self}{href} eq "/api/callforwards/$subscriber_id",
+          "self href /api/callforwards/$subscriber_id", $cf->{_links}{self}{href});
+    for my $type (qw(cfu cfb cft cfs cfr cfo)) {
+        check(ref $cf->{$type} eq 'HASH' && !%{ $cf->{$type} }, "$type to be {} (unset)",
+              JSON::to_json($cf->{$type}, { allow_nonref => 1 }));
+    }
+    my $cfna = $cf->{cfna};
+    my @dests = @{ $cfna->{destinations} || [] };
+    my @got = map { join ' ', $_->{destination} // 'undef', $_->{simple_destination} // 'undef',
+                    $_->{timeout} // 'undef' } @dests;
+    my @want = ("sip:4366610001\@$domain 4366610001 10", "sip:4366710001\@$domain 4366710001 300");
+    check("@got" eq "@want", 'cfna destinations (destination simple_destination timeout) '
+          . join(', ', @want), join(', ', @got));
+    check(ref $cfna->{times} eq 'ARRAY' && !@{ $cfna->{times} }, 'cfna times [] (always)',
+          JSON::to_json($cfna, { canonical => 1 }));
+    check(!grep({ !exists $_->{priority} || !exists $_->{announcement_id} } @dests),
+          'priority and announcement_id in each destination', JSON::to_json(\@dests));
+
+    # "To provision certain features of a subscriber, you can manipulate the subscriber
+    # preferences": GET, edit, PUT.
+    $req = HTTP::Request->new('GET', "$uri/api/subscriberpreferences/$subscriber_id");
+    $res = $ua->request($req);
+    if($res->code != 200) {
+        fail("Failed to fetch subscriber preferences: " . describe($res));
+    }
+    my $prefs = JSON::from_json($res->decoded_content);
+    check(($prefs->{id} // '') eq $subscriber_id
+          && ($prefs->{subscriber_id} // '') eq $subscriber_id,
+          "id and subscriber_id $subscriber_id", JSON::to_json($prefs));
+    delete $prefs->{_links}; # not needed in update
+    $prefs->{prepaid_library} = 'libinewrate'; # switch to inew billing
+    $prefs->{block_in_clir} = JSON::true; # reject incoming anonymous calls
+    $prefs->{block_in_list} = [ # reject calls from the following numbers:
+        '4366412345', # this particular number
+        '431*', # all vienna/austria numbers
+    ];
+    $req = HTTP::Request->new('PUT', "$uri/api/subscriberpreferences/$subscriber_id");
+    $req->header('Content-Type' => 'application/json');
+    $req->header('Prefer' => "return=minimal"); # use return=representation to get full json response
+    $req->content(JSON::to_json($prefs));
+    $res = $ua->request($req);
+    if($res->code != 204) {
+        fail("Failed to update subscriber preferences: " . describe($res));
+    }
+    # prepaid_library is no switchyard preference: ignored, as C5 does, but named.
+    my @warnings = $res->header('Warning');
+    check(@warnings == 1
+          && $warnings[0] eq '299 switchyard "unknown preferences ignored: prepaid_library"',
+          'one Warning: 299 switchyard "unknown preferences ignored: prepaid_library"',
+          join(' | ', @warnings) || '(none)');
+
+    # Re-GET: the two set, prepaid_library not stored.
+    $res = $ua->request(HTTP::Request->new('GET', "$uri/api/subscriberpreferences/$subscriber_id"));
+    expect_code($res, 200, 'fetch subscriber preferences after update');
+    my $after = JSON::from_json($res->decoded_content);
+    @keys = sort keys %$after;
+    check("@keys" eq '_links block_in_clir block_in_list id subscriber_id',
+          'the keys _links block_in_clir block_in_list id subscriber_id', "@keys");
+    check(JSON::is_bool($after->{block_in_clir}) && $after->{block_in_clir},
+          'block_in_clir a JSON true', JSON::to_json($after));
+    check(ref $after->{block_in_list} eq 'ARRAY'
+          && join(',', @{ $after->{block_in_list} }) eq '4366412345,431*',
+          'block_in_list [4366412345, 431*]', JSON::to_json($after));
+
+    # The same GET-edit-PUT again with nothing unknown: no Warning, nothing changed.
+    delete $after->{_links};
+    $req = HTTP::Request->new('PUT', "$uri/api/subscriberpreferences/$subscriber_id");
+    $req->header('Content-Type' => 'application/json');
+    $req->header('Prefer' => 'return=representation');
+    $req->content(JSON::to_json($after));
+    $res = $ua->request($req);
+    expect_code($res, 200, 'PUT of the unchanged preferences');
+    check(!defined $res->header('Warning'), 'no Warning header', $res->header('Warning'));
+    my $again = JSON::from_json($res->decoded_content);
+    delete $again->{_links};
+    check(JSON::to_json($again, { canonical => 1 }) eq JSON::to_json($after, { canonical => 1 }),
+          JSON::to_json($after, { canonical => 1 }), JSON::to_json($again, { canonical => 1 }));
+
+    # The forwarding is untouched by the preference changes.
+    $res = $ua->request(HTTP::Request->new('GET', "$uri/api/callforwards/$subscriber_id"));
+    expect_code($res, 200, 'fetch call forwards again');
+    my $cf2 = JSON::from_json($res->decoded_content);
+    check(JSON::to_json($cf2, { canonical => 1 }) eq JSON::to_json($cf, { canonical => 1 }),
+          'the call forwards unchanged', $res->decoded_content);
+    return;
+}
+
+my %scenarios = (seed004 => \&seed004, errors => \&errors, forwarding => \&forwarding);
 my $name = $ARGV[0] // '';
 bail("usage: $0 {" . join('|', sort keys %scenarios) . '}') unless @ARGV == 1 && $scenarios{$name};
 my $ok = eval { $scenarios{$name}->(); 1 };

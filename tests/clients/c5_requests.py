@@ -7,6 +7,8 @@ Environment:
   SY_API_URL        https://127.0.0.1:PORT (no trailing slash)
   SY_CAFILE         the server's certificate; TLS is verified against it
   SY_ROOT_PASSWORD  password of the admin login `root`
+  SY_HTTPS_URL      optional: the XML-RPC endpoint (default SY_API_URL + /xmlapi/xmlapi),
+                    used by `callforwards` to create an account the Sippy way
 
 The client is what Python integrations of Sipwise C5 use: one requests.Session
 per login with HTTPBasicAuth (sent up front) and keep-alive, JSON bodies,
@@ -27,13 +29,15 @@ import sys
 import time
 import traceback
 import urllib.parse
+import xmlrpc.client
 
 import requests
-from requests.auth import HTTPBasicAuth
+from requests.auth import HTTPBasicAuth, HTTPDigestAuth
 
 API_URL = os.environ["SY_API_URL"].rstrip("/")
 CAFILE = os.environ["SY_CAFILE"]
 ROOT_PASSWORD = os.environ["SY_ROOT_PASSWORD"]
+XMLRPC_URL = os.environ.get("SY_HTTPS_URL") or API_URL + "/xmlapi/xmlapi"
 
 HAL = 'application/hal+json; profile="http://purl.org/sipwise/ngcp-api/"'
 PATCH_CT = "application/json-patch+json"
@@ -476,7 +480,512 @@ def options():
     check(not missing, "an OpenAPI path for each collection", f"missing {missing}")
 
 
-SCENARIOS = {f.__name__: f for f in (paging, patch, put_roundtrip, reseller, options)}
+# ---------------------------------------------------------------- forwarding and preferences
+
+CF_KINDS = ["cfu", "cfb", "cft", "cfna", "cfs", "cfr", "cfo"]
+TIME_PARTS = ["year", "month", "mday", "wday", "hour", "minute"]
+# Every preference switchyard defines: name -> (data_type, max_occur); 0 = multi-valued.
+PREF_DEFS = {
+    "block_in_mode": ("boolean", 1), "block_in_list": ("string", 0),
+    "block_in_clir": ("boolean", 1), "block_out_mode": ("boolean", 1),
+    "block_out_list": ("string", 0), "block_out_override_pin": ("string", 1),
+    "clir": ("boolean", 1), "cli": ("string", 1), "allowed_clis": ("string", 0),
+    "concurrent_max": ("int", 1), "music_on_hold": ("boolean", 1), "ringtimeout": ("int", 1),
+    "lock": ("enum", 1), "display_name": ("string", 1),
+}
+WARNING = re.compile(r'^299 switchyard "unknown preferences ignored: (.*)"$')
+
+
+def new_subscriber(api, tag):
+    """A contact, customer, domain and subscriber of reseller 1, made as the existing scenarios
+    make them; returns (subscriber id, domain name)."""
+    sfx = suffix()
+    contact = new_contact(api, f"{tag}-{sfx}@example.com")
+    customer = api.create("customers", {"contact_id": contact, "status": "active",
+                                        "type": "sipaccount", "billing_profile_id": 1})
+    domain = f"{tag}-{sfx}.example.com"
+    api.create("domains", {"domain": domain, "reseller_id": 1})
+    sid = api.create("subscribers", {
+        "customer_id": customer, "domain": domain, "username": f"{tag}_{sfx}",
+        "password": "secret " + sfx,
+        "primary_number": {"cc": 43, "ac": str(random.randint(1000, 9999)),
+                           "sn": str(random.randint(1000000, 9999999))},
+    })
+    return sid, domain
+
+
+def new_reseller_admin(r_api):
+    """A new reseller and an admin of it, as the `reseller` scenario makes them."""
+    sfx = suffix()
+    rid = r_api.create("resellers", {"name": f"Reseller {sfx}", "status": "active"})
+    login, password = f"radm_{sfx}", f"pw-{suffix()}"
+    r_api.create("admins", {"login": login, "password": password, "reseller_id": rid})
+    return Api(login, password)
+
+
+def xmlrpc_root():
+    """Sippy-style XML-RPC as `root`: xmlrpc.client over one requests.Session with
+    HTTPDigestAuth (as tests/clients/sippy_xmlrpc.py does)."""
+    session = requests.Session()
+    session.auth = HTTPDigestAuth("root", ROOT_PASSWORD)
+
+    class Transport(xmlrpc.client.Transport):
+        def request(self, host, handler, request_body, verbose=False):
+            r = session.post(XMLRPC_URL, data=request_body, verify=CAFILE, timeout=60,
+                             headers={"Content-Type": "text/xml"})
+            if r.status_code != 200:
+                raise xmlrpc.client.ProtocolError(XMLRPC_URL, r.status_code, r.reason, r.headers)
+            parser, unmarshaller = self.getparser()
+            parser.feed(r.content)
+            parser.close()
+            return unmarshaller.close()
+
+    return xmlrpc.client.ServerProxy(XMLRPC_URL, transport=Transport(), allow_none=True)
+
+
+def dest(destination, simple, priority, timeout, announcement_id=None):
+    """One destination as switchyard gives it back."""
+    return {"announcement_id": announcement_id, "destination": destination, "priority": priority,
+            "simple_destination": simple, "timeout": timeout}
+
+
+def cf_rule(destinations, times=(), sources=(), sources_mode=None, sources_is_regex=False,
+            bnumbers=(), bnumbers_mode=None, bnumbers_is_regex=False, **extra):
+    """A set forwarding type as switchyard gives it back."""
+    rule = {
+        "destinations": list(destinations), "destinationset": None,
+        "times": [dict(t) for t in times], "timeset": None,
+        "sources": [{"source": s} for s in sources], "sources_mode": sources_mode,
+        "sources_is_regex": sources_is_regex, "sourceset": None,
+        "bnumbers": [{"bnumber": b} for b in bnumbers], "bnumbers_mode": bnumbers_mode,
+        "bnumbers_is_regex": bnumbers_is_regex, "bnumberset": None,
+    }
+    rule.update(extra)
+    return rule
+
+
+def cf_types(doc):
+    """The seven types of a callforwards item (no _links); checks there is nothing else."""
+    eq(sorted(doc), sorted(CF_KINDS + ["_links"]), "the keys of a callforwards item")
+    return {k: doc[k] for k in CF_KINDS}
+
+
+def without_null_times(types):
+    """Drops null time parts, so a time entry compares by what it restricts (the exact shape
+    of time entries is checked on its own; see times_shape)."""
+    out = json.loads(json.dumps(types))
+    for rule in out.values():
+        if isinstance(rule, dict) and isinstance(rule.get("times"), list):
+            rule["times"] = [{k: v for k, v in t.items() if v is not None} for t in rule["times"]]
+    return out
+
+
+def times_shape(types, what):
+    """c5.md and issue 5: each time entry is {year, month, mday, wday, hour, minute}, as C5
+    renders a time set period (unset parts null). Returns a problem or None."""
+    for kind, rule in types.items():
+        for n, t in enumerate(rule.get("times") or []):
+            if sorted(t) != sorted(TIME_PARTS):
+                return (f"{what}: {kind}.times.{n} to hold exactly {TIME_PARTS} (null when "
+                        f"unset), got {t!r}")
+    return None
+
+
+def callforwards():
+    api = root()
+    sid, domain = new_subscriber(api, "cf")
+    path = f"/api/callforwards/{sid}"
+    prefs = f"/api/subscriberpreferences/{sid}"
+    problems = []  # shape deviations: reported at the end, after every other check ran
+
+    # A new subscriber forwards nothing: exactly the seven types, each {}.
+    doc = api.item(path)
+    eq(cf_types(doc), {k: {} for k in CF_KINDS}, "a new subscriber's forwards")
+    links = doc["_links"]
+    eq((links["self"]["href"], links["collection"]["href"],
+        links.get("ngcp:subscribers", {}).get("href")),
+       (path, "/api/callforwards/", f"/api/subscribers/{sid}"),
+       "self, collection and subscriber links")
+
+    # Every type at once: numbers, URIs and specials; cfna with times, cft with a blacklist of
+    # sources and a ring timeout, cfo with a B-number whitelist.
+    office = {"year": None, "month": None, "mday": None, "wday": "2-6", "hour": "8-18",
+              "minute": None}
+    weekend = {"year": "2026-2030", "month": "1-12", "mday": "1-31", "wday": "7", "hour": "12",
+               "minute": "0-30"}
+    written = {
+        "cfu": {"destinations": [
+            {"destination": "5678", "priority": 1, "timeout": 20},
+            {"destination": "sip:bob@other.example", "priority": 2, "timeout": 30}]},
+        "cfb": {"destinations": [{"destination": "voicebox", "priority": 1, "timeout": 15}]},
+        "cft": {"destinations": [{"destination": "+4319999", "priority": 1, "timeout": 25}],
+                "ringtimeout": 25, "sources": [{"source": "4312345"}, {"source": "4399*"}],
+                "sources_mode": "blacklist", "sources_is_regex": False},
+        "cfna": {"destinations": [
+            {"destination": "4366610001", "priority": 1, "timeout": 10},
+            {"destination": "4366710001", "priority": 2, "timeout": 300}],
+                 "times": [office, weekend]},
+        "cfs": {"destinations": [{"destination": "conference", "priority": 1, "timeout": 300}],
+                "times": []},
+        "cfr": {"destinations": [{"destination": "fax2mail", "priority": 1, "timeout": 60}],
+                "times": None},
+        "cfo": {"destinations": [{"destination": "officehours", "priority": 1, "timeout": 120,
+                                  "announcement_id": None}],
+                "bnumbers": [{"bnumber": "43800*"}], "bnumbers_mode": "whitelist",
+                "bnumbers_is_regex": False},
+    }
+    want = {
+        "cfu": cf_rule([dest(f"sip:5678@{domain}", "5678", 1, 20),
+                        dest("sip:bob@other.example", "bob@other.example", 2, 30)]),
+        "cfb": cf_rule([dest("voicebox", "voicebox", 1, 15)]),
+        "cft": cf_rule([dest(f"sip:+4319999@{domain}", "+4319999", 1, 25)],
+                       sources=["4312345", "4399*"], sources_mode="blacklist", ringtimeout=25),
+        "cfna": cf_rule([dest(f"sip:4366610001@{domain}", "4366610001", 1, 10),
+                         dest(f"sip:4366710001@{domain}", "4366710001", 2, 300)],
+                        times=[office, weekend]),
+        "cfs": cf_rule([dest("conference", "conference", 1, 300)]),
+        "cfr": cf_rule([dest("fax2mail", "fax2mail", 1, 60)]),
+        "cfo": cf_rule([dest("officehours", "officehours", 1, 120)], bnumbers=["43800*"],
+                       bnumbers_mode="whitelist"),
+    }
+    r = status(api.call("PUT", path, written, headers={"Prefer": "return=representation"}), 200,
+               "PUT every forwarding type")
+    eq(r.headers.get("Preference-Applied"), "return=representation", "Preference-Applied")
+    put_body = r.json()
+    eq(without_null_times(cf_types(put_body)), without_null_times(want), "the PUT body")
+    problems.append(times_shape(cf_types(put_body), "PUT body"))
+    eq(api.item(path), put_body, "GET after PUT against the PUT body")
+
+    def unchanged(what):
+        eq(without_null_times(cf_types(api.item(path))), without_null_times(want),
+           f"the forwards after {what}")
+
+    # cft.ringtimeout is the ringtimeout preference, both ways.
+    eq(api.item(prefs).get("ringtimeout"), 25, "the ringtimeout preference after the PUT")
+    status(api.patch(prefs, [{"op": "replace", "path": "/ringtimeout", "value": 40}]), 204,
+           "PATCH the ringtimeout preference")
+    want["cft"]["ringtimeout"] = 40
+    unchanged("changing the ringtimeout preference (cft.ringtimeout 40)")
+
+    # PUT of an unchanged GET gives back a body deep-equal to the GET.
+    before = api.item(path)
+    body = {k: v for k, v in before.items() if k != "_links"}
+    r = status(api.call("PUT", path, body, headers={"Prefer": "return=representation"}), 200,
+               "PUT of the unchanged GET")
+    eq(r.json(), before, "PUT of the unchanged GET against the GET")
+    eq(api.item(path), before, "GET after PUT of the unchanged GET")
+
+    # PATCH one destination's timeout (replace), then copy one (copy); remove is not allowed.
+    r = status(api.patch(path, [{"op": "replace", "path": "/cfna/destinations/1/timeout",
+                                 "value": 45}]), 204, "PATCH replace a cfna timeout")
+    eq(r.headers.get("Preference-Applied"), "return=minimal", "Preference-Applied")
+    eq(r.content, b"", "204 body")
+    want["cfna"]["destinations"][1]["timeout"] = 45
+    unchanged("PATCH replace /cfna/destinations/1/timeout")
+    status(api.patch(path, [{"op": "copy", "from": "/cfu/destinations/0/timeout",
+                             "path": "/cfb/destinations/0/timeout"}]), 204, "PATCH copy a timeout")
+    want["cfb"]["destinations"][0]["timeout"] = 20
+    unchanged("PATCH copy /cfu/destinations/0/timeout to /cfb/destinations/0/timeout")
+    error(api.patch(path, [{"op": "remove", "path": "/cfna/destinations/1"}]), 400,
+          "Invalid PATCH op 'remove', must be one of ", "PATCH remove on callforwards")
+    unchanged("a refused PATCH remove")
+
+    # Every 422 names the field, and nothing is changed by a refused document (each bad
+    # document is the current one with one bad part, so a partial write would show).
+    current = {k: v for k, v in api.item(path).items() if k != "_links"}
+
+    def bad(edit):
+        doc = json.loads(json.dumps(current))
+        edit(doc)
+        return doc
+
+    def refused(r, field, what):
+        msg = error(r, 422, f"Validation failed. field='{field}'", what)
+        unchanged(what)
+        return msg
+
+    refused(api.call("PUT", path, bad(lambda d: d["cfu"]["destinations"][0].update(timeout="ten"))),
+            "cfu.destinations.0.timeout", "PUT with timeout 'ten'")
+    refused(api.call("PUT", path, bad(lambda d: d["cfu"]["destinations"][1].update(timeout=1.5))),
+            "cfu.destinations.1.timeout", "PUT with timeout 1.5")
+    refused(api.patch(path, [{"op": "replace", "path": "/cfna/destinations/1/timeout",
+                              "value": "x"}]),
+            "cfna.destinations.1.timeout", "PATCH with timeout 'x'")
+    refused(api.call("PUT", path, bad(lambda d: d["cfu"].update(
+        times=[{"year": None, "month": None, "mday": None, "wday": None, "hour": "25",
+                "minute": None}]))),
+            "cfu.times.0", "PUT with cfu hour 25")
+    refused(api.patch(path, [{"op": "replace", "path": "/cfna/times/1/hour", "value": "8-25"}]),
+            "cfna.times.1", "PATCH with cfna hour 8-25")
+    msg = refused(api.call("PUT", path, bad(lambda d: d["cfs"]["destinations"][0].update(
+        destination="conferencing"))),
+        "cfs.destinations.0.destination", "PUT with the unknown special 'conferencing'")
+    if "input='conferencing'" not in msg:
+        problems.append("c5.md section 4: a 422 reads Validation failed. field='<f>', input='<v>',"
+                        f" ...; for destination 'conferencing' got {msg!r}")
+    refused(api.call("PUT", path, bad(lambda d: d["cfu"]["destinations"][1].update(
+        destination="%%garbage%%"))),
+        "cfu.destinations.1.destination", "PUT with the destination '%%garbage%%'")
+    refused(api.patch(path, [{"op": "replace", "path": "/cfb/destinations/0/destination",
+                              "value": "bogus word"}]),
+            "cfb.destinations.0.destination", "PATCH with the destination 'bogus word'")
+    eq(api.item(prefs).get("ringtimeout"), 40, "the ringtimeout preference after the refusals")
+
+    # A type with an empty destination list is unset.
+    status(api.call("PUT", path, bad(lambda d: d["cfs"].update(destinations=[]))), 204,
+           "PUT with cfs.destinations []")
+    want["cfs"] = {}
+    unchanged("PUT with cfs.destinations []")
+
+    # The collection is GET only, one item per subscriber, each with the seven types.
+    page = status(api.get("/api/callforwards/?page=1&rows=1"), 200, "GET /api/callforwards/").json()
+    check(isinstance(page.get("total_count"), int) and page["total_count"] >= 1,
+          "a total_count of at least 1", page.get("total_count"))
+    one = page.get("_embedded", {}).get("ngcp:callforwards")
+    check(isinstance(one, dict), "one bare embedded item at rows=1", one)
+    cf_types(one)
+    error(api.call("POST", "/api/callforwards/", written), 404, "Path not found",
+          "POST /api/callforwards/")
+
+    # DELETE clears every type.
+    r = status(api.call("DELETE", path), 204, "DELETE the forwards")
+    eq(r.content, b"", "204 body")
+    eq(cf_types(api.item(path)), {k: {} for k in CF_KINDS}, "the forwards after DELETE")
+
+    # Reseller isolation: another reseller's admin finds neither the forwards nor the
+    # preferences of this subscriber, and changes nothing.
+    status(api.call("PUT", path, written), 204, "PUT every type again")
+    want["cfs"] = cf_rule([dest("conference", "conference", 1, 300)])
+    want["cfb"]["destinations"][0]["timeout"] = 15
+    want["cfna"]["destinations"][1]["timeout"] = 300
+    want["cft"]["ringtimeout"] = 25
+    unchanged("PUT every type again")
+    prefs_before = api.item(prefs)
+    other = new_reseller_admin(api)
+    for method, target, body in (
+            ("GET", path, None), ("PUT", path, {}), ("DELETE", path, None),
+            ("GET", prefs, None), ("PUT", prefs, {"concurrent_max": 1})):
+        error(other.call(method, target, body), 404, "Entity ",
+              f"{method} {target} as another reseller's admin")
+    for target, ops in ((path, [{"op": "replace", "path": "/cfu/destinations/0/timeout",
+                                 "value": 5}]),
+                        (prefs, [{"op": "add", "path": "/concurrent_max", "value": 1}])):
+        error(other.patch(target, ops), 404, "Entity ",
+              f"PATCH {target} as another reseller's admin")
+    for coll in ("callforwards", "subscriberpreferences"):
+        page = status(other.get(f"/api/{coll}/?page=1&rows=50"), 200,
+                      f"GET /api/{coll}/ as another reseller's admin").json()
+        eq((page.get("total_count"), "_embedded" in page), (0, False),
+           f"/api/{coll}/ seen by a reseller without subscribers")
+    unchanged("another reseller's attempts")
+    eq(api.item(prefs), prefs_before, "the preferences after another reseller's attempts")
+
+    # A terminated subscriber has no forwards any more.
+    status(api.call("DELETE", f"/api/subscribers/{sid}"), 204, "terminate the subscriber")
+    error(api.get(path), 404, "Entity ", "the forwards of a terminated subscriber")
+
+    # An account created through XML-RPC (createAccount) has forwarding and preferences here,
+    # under its i_account.
+    rpc = xmlrpc_root()
+    user = f"cfx_{suffix()}"
+    reply = rpc.createAccount({
+        "username": user, "web_password": "web-secret-1", "authname": user,
+        "voip_password": "voip-secret-1", "translation_rule": "", "cli_translation_rule": "",
+        "cpe_number": "", "vm_password": "1234", "i_lang": "en", "payment_currency": "USD",
+        "max_sessions": 2, "max_credit_time": 3600, "i_billing_plan": 1, "i_time_zone": 1,
+        "vm_enabled": 1, "blocked": 0, "payment_method": 1, "i_export_type": 2,
+        "credit_limit": 50.0, "balance": 10.0, "i_routing_group": 1,
+    })
+    check(reply.get("result") == "OK" and isinstance(reply.get("i_account"), int),
+          "createAccount to answer OK with an int i_account", reply)
+    acct = reply["i_account"]
+    apath, aprefs = f"/api/callforwards/{acct}", f"/api/subscriberpreferences/{acct}"
+    eq(cf_types(api.item(apath)), {k: {} for k in CF_KINDS}, "a new XML-RPC account's forwards")
+    # (URIs and specials only: an XML-RPC account has no SIP domain to complete a number with.)
+    acct_written = {
+        "cfu": {"destinations": [
+            {"destination": "sip:alice@example.org", "priority": 1, "timeout": 15},
+            {"destination": "voicebox", "priority": 2, "timeout": 30}]},
+        "cft": {"destinations": [{"destination": "sip:carol@example.org", "priority": 1,
+                                  "timeout": 10}], "ringtimeout": 20},
+    }
+    acct_want = {k: {} for k in CF_KINDS}
+    acct_want["cfu"] = cf_rule([dest("sip:alice@example.org", "alice@example.org", 1, 15),
+                                dest("voicebox", "voicebox", 2, 30)])
+    acct_want["cft"] = cf_rule([dest("sip:carol@example.org", "carol@example.org", 1, 10)],
+                               ringtimeout=20)
+    r = status(api.call("PUT", apath, acct_written, headers={"Prefer": "return=representation"}),
+               200, "PUT forwards of an XML-RPC account")
+    eq(cf_types(r.json()), acct_want, "the XML-RPC account's forwards (PUT body)")
+    eq(cf_types(api.item(apath)), acct_want, "the XML-RPC account's forwards (GET)")
+    p = api.item(aprefs)
+    eq((p.get("id"), p.get("subscriber_id"), p.get("ringtimeout")), (acct, acct, 20),
+       "the XML-RPC account's preferences (id, subscriber_id, ringtimeout)")
+    status(api.patch(aprefs, [{"op": "add", "path": "/concurrent_max", "value": 3}]), 204,
+           "PATCH a preference of an XML-RPC account")
+    eq(api.item(aprefs).get("concurrent_max"), 3, "the XML-RPC account's concurrent_max")
+    eq(rpc.getAccountInfo({"i_account": acct}).get("username"), user,
+       "the account, still there for XML-RPC")
+    check(rpc.deleteAccount({"i_account": acct}).get("result") == "OK", "deleteAccount OK")
+    error(api.get(apath), 404, "Entity ", "the forwards of a deleted XML-RPC account")
+    error(api.get(aprefs), 404, "Entity ", "the preferences of a deleted XML-RPC account")
+
+    problems = [p for p in problems if p]
+    if problems:
+        raise Failed("; ".join(problems))
+
+
+def preferences():
+    api = root()
+    sid, _ = new_subscriber(api, "prefs")
+    path = f"/api/subscriberpreferences/{sid}"
+    repr_ = {"Prefer": "return=representation"}
+
+    def prefs_of(doc):
+        eq((doc.get("id"), doc.get("subscriber_id")), (sid, sid), "id and subscriber_id")
+        eq(doc["_links"]["self"]["href"], path, "self href")
+        return {k: v for k, v in doc.items() if k not in ("_links", "id", "subscriber_id")}
+
+    def unknown_named(r):
+        m = WARNING.match(r.headers.get("Warning", ""))
+        return sorted(n.strip() for n in m.group(1).split(",")) if m else None
+
+    # A new subscriber has no preferences set: the flat body is only id and subscriber_id.
+    eq(prefs_of(api.item(path)), {}, "a new subscriber's preferences")
+
+    # The seed's sample round trips through PUT, and no Warning when every name is known.
+    sample = {"block_in_mode": True, "block_in_list": ["4366412345", "431*"],
+              "concurrent_max": 5, "music_on_hold": True}
+    r = status(api.call("PUT", path, sample, headers=repr_), 200, "PUT the sample")
+    eq(r.headers.get("Preference-Applied"), "return=representation", "Preference-Applied")
+    check("Warning" not in r.headers, "no Warning header when every name is known",
+          r.headers.get("Warning"))
+    eq(prefs_of(r.json()), sample, "the PUT body")
+    eq(api.item(path), r.json(), "GET after PUT against the PUT body")
+    # ... and a PUT of the unchanged GET gives the same back.
+    before = api.item(path)
+    r = status(api.call("PUT", path, {k: v for k, v in before.items() if k != "_links"},
+                        headers=repr_), 200, "PUT of the unchanged GET")
+    eq(r.json(), before, "PUT of the unchanged GET against the GET")
+    want = dict(sample)
+
+    # PATCH: replace, Sipwise's mode append, remove by value, remove, add, copy.
+    def patched(ops, what):
+        r = status(api.patch(path, ops, prefer="return=representation"), 200, what)
+        eq(prefs_of(r.json()), want, f"the body of {what}")
+        eq(prefs_of(api.item(path)), want, f"GET after {what}")
+
+    want.update(concurrent_max=7, block_in_mode=False)
+    patched([{"op": "replace", "path": "/concurrent_max", "value": 7},
+             {"op": "replace", "path": "/block_in_mode", "value": False}], "PATCH replace")
+    want["block_in_list"] = ["4366412345", "431*", "4399*"]
+    patched([{"op": "add", "path": "/block_in_list", "value": "4399*", "mode": "append"}],
+            "PATCH add with mode append")
+    want["block_in_list"] = ["4366412345", "4399*"]
+    patched([{"op": "remove", "path": "/block_in_list", "value": "431*"}],
+            "PATCH remove by value")
+    del want["music_on_hold"]
+    want.update(clir=True, allowed_clis=["4366412345", "4399*"])
+    patched([{"op": "remove", "path": "/music_on_hold"},
+             {"op": "add", "path": "/clir", "value": True},
+             {"op": "copy", "from": "/block_in_list", "path": "/allowed_clis"}],
+            "PATCH remove, add and copy")
+    want["music_on_hold"] = True
+    patched([{"op": "add", "path": "/music_on_hold", "value": True}], "PATCH add music_on_hold")
+    # Appending to a preference that is not set is refused.
+    status(api.patch(path, [{"op": "add", "path": "/block_out_list", "value": "1",
+                             "mode": "append"}]), 422, "PATCH append to an unset preference")
+    eq(prefs_of(api.item(path)), want, "the preferences after a refused append")
+
+    # Each 422, by PUT (the current set with one bad value) and by PATCH; nothing changes.
+    def refused(r, message, what):
+        msg = error(r, 422, message, what)
+        eq(msg, message, f"{what}: the whole message")
+        eq(prefs_of(api.item(path)), want, f"the preferences after {what}")
+
+    int_msg = "Invalid data type for element in preference 'concurrent_max', expected 'int'"
+    enum_msg = "Invalid enum value in preference 'lock'"
+    for what, field, value, message in (
+            ("concurrent_max 'lots'", "concurrent_max", "lots", int_msg),
+            ("concurrent_max 2.5", "concurrent_max", 2.5, int_msg),
+            ("ringtimeout 'abc'", "ringtimeout", "abc",
+             "Invalid data type for element in preference 'ringtimeout', expected 'int'"),
+            ("music_on_hold 'yes'", "music_on_hold", "yes",
+             "Invalid data type for element in preference 'music_on_hold', expected 'boolean'"),
+            ("lock '9'", "lock", "9", enum_msg),
+            ("lock 'global'", "lock", "global", enum_msg),
+            ("display_name of 129 characters", "display_name", "x" * 129,
+             "Preference 'display_name' exceeds maximum length of 128 characters"),
+            ("a block_in_list entry of 129 characters", "block_in_list",
+             ["4366412345", "9" * 129],
+             "Preference 'block_in_list' exceeds maximum length of 128 characters")):
+        refused(api.call("PUT", path, dict(want, **{field: value})), message, f"PUT with {what}")
+        refused(api.patch(path, [{"op": "add", "path": f"/{field}", "value": value}]), message,
+                f"PATCH with {what}")
+    # The limits themselves are fine.
+    want.update(lock="5", display_name="d" * 128)
+    patched([{"op": "add", "path": "/lock", "value": "5"},
+             {"op": "add", "path": "/display_name", "value": "d" * 128}],
+            "PATCH lock '5' and a display_name of 128 characters")
+
+    # Unknown names are ignored, but named in a Warning header (the seed's prepaid_library
+    # and a typo), by PUT and by PATCH; the known ones are applied.
+    r = status(api.call("PUT", path, dict(want, prepaid_library="libinewrate",
+                                          blokc_in_list=["1"])), 204, "PUT with unknown names")
+    eq(unknown_named(r), ["blokc_in_list", "prepaid_library"], "the names in the Warning header")
+    eq(prefs_of(api.item(path)), want, "the preferences after a PUT with unknown names")
+    r = status(api.patch(path, [{"op": "add", "path": "/prepaid_library", "value": "x"},
+                                {"op": "replace", "path": "/concurrent_max", "value": 9}]),
+               204, "PATCH with an unknown name")
+    eq(unknown_named(r), ["prepaid_library"], "the names in the Warning header of the PATCH")
+    want["concurrent_max"] = 9
+    eq(prefs_of(api.item(path)), want, "the preferences after a PATCH with an unknown name")
+
+    # PUT replaces the whole set: what it leaves out is gone.
+    r = status(api.call("PUT", path, {"clir": True, "cli": "4312345"}, headers=repr_), 200,
+               "PUT of two preferences")
+    want = {"clir": True, "cli": "4312345"}
+    eq(prefs_of(r.json()), want, "the PUT body")
+    eq(prefs_of(api.item(path)), want, "the preferences after a PUT of two")
+    status(api.call("PUT", path, {}), 204, "PUT {}")
+    eq(prefs_of(api.item(path)), {}, "the preferences after PUT {}")
+
+    # subscriberpreferencedefs: one HAL object keyed by name (not a paged list), every
+    # definition with its fields.
+    r = status(api.get("/api/subscriberpreferencedefs/"), 200, "GET /api/subscriberpreferencedefs/")
+    check(r.headers.get("Content-Type", "").startswith("application/hal+json"), "a HAL body",
+          r.headers.get("Content-Type"))
+    defs = r.json()
+    check("_embedded" not in defs and "total_count" not in defs, "one object, not a page",
+          sorted(defs))
+    eq(defs["_links"]["self"]["href"], "/api/subscriberpreferencedefs/", "self href of the defs")
+    missing = sorted(set(PREF_DEFS) - set(defs))
+    check(not missing, "a definition for each preference", f"missing {missing}")
+    for name, (data_type, max_occur) in PREF_DEFS.items():
+        d = defs[name]
+        check(isinstance(d, dict), f"{name}: an object", d)
+        eq(sorted(d), sorted(["label", "description", "preference_group", "data_type",
+                              "max_occur", "read_only", "enum_values"]), f"{name}: its fields")
+        for text in ("label", "description", "preference_group"):
+            check(isinstance(d[text], str) and d[text].strip(), f"{name}: a {text}", d[text])
+        eq((d["data_type"], d["max_occur"], d["read_only"]), (data_type, max_occur, False),
+           f"{name}: data_type, max_occur, read_only")
+        check(isinstance(d["enum_values"], list), f"{name}: an enum_values list", d["enum_values"])
+        if data_type != "enum":
+            eq(d["enum_values"], [], f"{name}: enum_values")
+    values = defs["lock"]["enum_values"]
+    eq([v.get("value") for v in values], [str(n) for n in range(6)], "the lock enum values")
+    for v in values:
+        eq(sorted(v), ["default_val", "label", "value"], "the fields of a lock enum value")
+        check(isinstance(v["label"], str) and v["label"], "a label for each lock value", v)
+    eq(sum(1 for v in values if v["default_val"]), 1, "exactly one default lock value")
+    for other in sorted(set(defs) - set(PREF_DEFS) - {"_links"}):
+        check(isinstance(defs[other], dict) and "data_type" in defs[other],
+              f"{other}: a definition object", defs[other])
+
+
+SCENARIOS = {f.__name__: f for f in (paging, patch, put_roundtrip, reseller, options,
+                                     callforwards, preferences)}
 
 
 def main():

@@ -572,7 +572,7 @@ fn verbs_method_override_head_and_double_slashes() {
     let r = api(&app, ROOT, "OPTIONS", "/api/", &[], None);
     assert_eq!(
         r.headers.matches("rel=\"collection ").count(),
-        9,
+        12,
         "{}",
         r.headers
     );

@@ -49,3 +49,18 @@ fn python_requests_reseller_isolation() {
 fn python_requests_options_root_and_openapi() {
     run("python3", "tests/clients/c5_requests.py", "options");
 }
+
+#[test]
+fn perl_lwp_seed_004_forwarding_and_preferences() {
+    run("perl", "tests/clients/c5_lwp.pl", "forwarding");
+}
+
+#[test]
+fn python_requests_callforwards() {
+    run("python3", "tests/clients/c5_requests.py", "callforwards");
+}
+
+#[test]
+fn python_requests_preferences() {
+    run("python3", "tests/clients/c5_requests.py", "preferences");
+}

@@ -56,12 +56,30 @@ impl Feature {
     }
 }
 
+/// The parts of a time entry, in C5's order.
+const TIME_PARTS: [&str; 6] = ["year", "month", "mday", "wday", "hour", "minute"];
+
 /// The feature collections as `GET /api/` and OPTIONS list them: (name, verbs, item verbs).
 pub const FEATURES: [(&str, &[&str], &[&str]); 3] = [
     ("callforwards", &["GET"], &["GET", "PUT", "PATCH", "DELETE"]),
     ("subscriberpreferences", &["GET"], &["GET", "PUT", "PATCH"]),
     ("subscriberpreferencedefs", &["GET"], &[]),
 ];
+
+/// The core's refusal in C5's words; `doc` is the request document, for the value a validation
+/// error names (`cfu.destinations.0.timeout` is looked up as a path into it).
+fn refusal(e: &CoreError, doc: Option<&Map<String, Value>>) -> ApiError {
+    match e {
+        CoreError::Invalid { name, message } => {
+            let pointer = format!("/{}", name.replace('.', "/"));
+            let input = doc
+                .and_then(|d| Value::Object(d.clone()).pointer(&pointer).cloned())
+                .unwrap_or(Value::Null);
+            ApiError::validation(name, &input, message)
+        }
+        other => not_found(other),
+    }
+}
 
 fn not_found(e: &CoreError) -> ApiError {
     match e {
@@ -131,7 +149,19 @@ fn forwarding_fields(f: &Forwarding) -> Map<String, Value> {
             .times
             .iter()
             .flatten()
-            .map(|t| json!(t.parts))
+            .map(|t| {
+                // Every part is shown, null where the entry does not limit it, as C5 does.
+                let parts: Map<String, Value> = TIME_PARTS
+                    .iter()
+                    .map(|p| {
+                        (
+                            (*p).to_string(),
+                            t.parts.get(*p).map_or(Value::Null, |v| json!(v)),
+                        )
+                    })
+                    .collect();
+                Value::Object(parts)
+            })
             .collect();
         r.insert("times".into(), Value::Array(times));
         party_json(rule.sources.as_ref(), "source", &mut r, "sources");
@@ -170,6 +200,7 @@ fn int_field(v: Option<&Value>, field: &str, default: i64) -> Result<i64, ApiErr
 }
 
 fn party_set(
+    kind: &str,
     rule: &Map<String, Value>,
     plural: &str,
     key: &str,
@@ -183,13 +214,19 @@ fn party_set(
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
                 other => Err(ApiError::validation(
-                    plural,
+                    &format!("{kind}.{plural}"),
                     other,
                     &format!("entries must be {{\"{key}\": \"...\"}}"),
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        Some(other) => return Err(ApiError::validation(plural, other, "must be an array")),
+        Some(other) => {
+            return Err(ApiError::validation(
+                &format!("{kind}.{plural}"),
+                other,
+                "must be an array",
+            ));
+        }
     };
     let mode_key = format!("{plural}_mode");
     let whitelist = match rule.get(&mode_key) {
@@ -198,7 +235,7 @@ fn party_set(
         Some(Value::String(m)) if m == "blacklist" => false,
         Some(other) => {
             return Err(ApiError::validation(
-                &mode_key,
+                &format!("{kind}.{mode_key}"),
                 other,
                 "must be whitelist or blacklist",
             ));
@@ -325,8 +362,8 @@ fn parse_forwarding(
             ForwardRule {
                 destinations,
                 times,
-                sources: party_set(rule, "sources", "source")?,
-                bnumbers: party_set(rule, "bnumbers", "bnumber")?,
+                sources: party_set(kind, rule, "sources", "source")?,
+                bnumbers: party_set(kind, rule, "bnumbers", "bnumber")?,
             },
         );
     }
@@ -399,7 +436,7 @@ async fn write_item(
             let (rules, ringtimeout) = parse_forwarding(doc)?;
             core.set_forwarding(&call.actor, id, rules, ringtimeout)
                 .await
-                .map_err(|e| not_found(&e))?;
+                .map_err(|e| refusal(&e, Some(doc)))?;
             Ok(Vec::new())
         }
         Feature::Preferences | Feature::PreferenceDefs => {
