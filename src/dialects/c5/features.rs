@@ -66,37 +66,9 @@ pub const FEATURES: [(&str, &[&str], &[&str]); 3] = [
     ("subscriberpreferencedefs", &["GET"], &[]),
 ];
 
-/// The core's refusal in C5's words; `doc` is the request document, for the value a validation
-/// error names (`cfu.destinations.0.timeout` is looked up as a path into it).
-fn refusal(e: &CoreError, doc: Option<&Map<String, Value>>) -> ApiError {
-    match e {
-        CoreError::Invalid { name, message } => {
-            let pointer = format!("/{}", name.replace('.', "/"));
-            let input = doc
-                .and_then(|d| Value::Object(d.clone()).pointer(&pointer).cloned())
-                .unwrap_or(Value::Null);
-            ApiError::validation(name, &input, message)
-        }
-        other => not_found(other),
-    }
-}
-
+/// The core's refusal in C5's words; items here are named by their subscriber.
 fn not_found(e: &CoreError) -> ApiError {
-    match e {
-        CoreError::NotFound(_) | CoreError::OutOfScope(_) => {
-            ApiError::entity_not_found("subscriber")
-        }
-        CoreError::Invalid { name, message } => ApiError::validation(name, "", message),
-        CoreError::Missing(name) => ApiError::validation(name, "", "field is required"),
-        CoreError::Unprocessable(m) | CoreError::Duplicate(m) | CoreError::Conflict(m) => {
-            ApiError::unprocessable(m.clone())
-        }
-        CoreError::InUse(m) => ApiError::locked(m.clone()),
-        CoreError::Forbidden(m) => ApiError::forbidden(m.clone()),
-        CoreError::ReadOnly => ApiError::forbidden("Invalid HTTP method for read-only user"),
-        CoreError::StorageFull | CoreError::Busy => ApiError::new(503, e.to_string()),
-        CoreError::Storage(_) => ApiError::internal(),
-    }
+    super::core_error(e, "subscriber", None)
 }
 
 // ---- call forwards ----------------------------------------------------------------------------
@@ -436,7 +408,7 @@ async fn write_item(
             let (rules, ringtimeout) = parse_forwarding(doc)?;
             core.set_forwarding(&call.actor, id, rules, ringtimeout)
                 .await
-                .map_err(|e| refusal(&e, Some(doc)))?;
+                .map_err(|e| super::core_error(&e, "subscriber", Some(doc)))?;
             Ok(Vec::new())
         }
         Feature::Preferences | Feature::PreferenceDefs => {

@@ -96,18 +96,17 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 /// The core's refusal in C5's words, with the request's own value for validation errors.
-fn core_error(e: &CoreError, resource: &Resource, doc: Option<&Map<String, Value>>) -> ApiError {
+fn core_error(e: &CoreError, entity: &str, doc: Option<&Map<String, Value>>) -> ApiError {
+    // A field may name a nested value (`cfu.destinations.0.timeout`): look it up as a path.
     let input = |name: &str| {
-        doc.and_then(|d| d.get(name))
-            .cloned()
+        let pointer = format!("/{}", name.replace('.', "/"));
+        doc.and_then(|d| Value::Object(d.clone()).pointer(&pointer).cloned())
             .unwrap_or(Value::Null)
     };
     match e {
         CoreError::Missing(name) => ApiError::validation(name, &input(name), "field is required"),
         CoreError::Invalid { name, message } => ApiError::validation(name, &input(name), message),
-        CoreError::NotFound(_) | CoreError::OutOfScope(_) => {
-            ApiError::entity_not_found(resource.collection.noun())
-        }
+        CoreError::NotFound(_) | CoreError::OutOfScope(_) => ApiError::entity_not_found(entity),
         CoreError::Duplicate(m) | CoreError::Conflict(m) | CoreError::Unprocessable(m) => {
             ApiError::unprocessable(m.clone())
         }
@@ -444,7 +443,7 @@ async fn list(call: &Call<'_>, r: &'static Resource) -> Response {
         .await
     {
         Ok(page) => page,
-        Err(e) => return error_response(&core_error(&e, r, None)),
+        Err(e) => return error_response(&core_error(&e, r.collection.noun(), None)),
     };
     let (has_next, total) = match page.total {
         Some(total) => {
@@ -501,7 +500,7 @@ async fn create(call: &Call<'_>, r: &'static Resource) -> Response {
         .await
     {
         Ok(id) => id,
-        Err(e) => return error_response(&core_error(&e, r, Some(&doc))),
+        Err(e) => return error_response(&core_error(&e, r.collection.noun(), Some(&doc))),
     };
     let location = format!("/api/{}/{id}", r.name);
     let mut resp = if wants_representation(call) {
@@ -531,7 +530,7 @@ async fn representation(call: &Call<'_>, r: &'static Resource, id: i64) -> Resul
         .get_record(&call.actor, r.collection, id)
         .await
         .map(|rec| r.item(&rec))
-        .map_err(|e| core_error(&e, r, None))
+        .map_err(|e| core_error(&e, r.collection.noun(), None))
 }
 
 async fn item(call: &Call<'_>, r: &'static Resource, id: i64) -> Response {
@@ -559,7 +558,7 @@ async fn item(call: &Call<'_>, r: &'static Resource, id: i64) -> Response {
             .delete_record(&call.actor, r.collection, id)
             .await
             .map(|()| StatusCode::NO_CONTENT.into_response())
-            .map_err(|e| core_error(&e, r, None)),
+            .map_err(|e| core_error(&e, r.collection.noun(), None)),
     };
     result.unwrap_or_else(|e| error_response(&e))
 }
@@ -575,7 +574,7 @@ async fn replace(
         .core
         .replace_record(&call.actor, r.collection, id, fields)
         .await
-        .map_err(|e| core_error(&e, r, Some(&doc)))?;
+        .map_err(|e| core_error(&e, r.collection.noun(), Some(&doc)))?;
     if wants_representation(call) {
         let item = representation(call, r, id).await?;
         let mut resp = json_response(StatusCode::OK, content_type_for(call), &item, Vec::new());
@@ -602,7 +601,7 @@ async fn patch(call: &Call<'_>, r: &'static Resource, id: i64) -> Result<Respons
         .core
         .get_record(&call.actor, r.collection, id)
         .await
-        .map_err(|e| core_error(&e, r, None))?;
+        .map_err(|e| core_error(&e, r.collection.noun(), None))?;
     let mut doc = Value::Object(r.fields_json(&current));
     patch::apply(&mut doc, &ops)?;
     let Value::Object(doc) = doc else {
