@@ -114,13 +114,30 @@ start_servers() {
     log "== switchyard (pid $SY_PID): $SY_HTTP $SY_HTTPS"
 }
 
-# loadgen LABEL ARGS...: one run; its JSON line goes to $RESULTS and into R_<LABEL>.
+# cpu_ticks: busy and total jiffies of all cores so far, from /proc/stat.
+cpu_ticks() {
+    awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+# loadgen LABEL ARGS...: one run; its JSON line goes to $RESULTS and into R_<LABEL>. The line
+# gains "other_cores": cores kept busy during the run by anything but the server and the load
+# generator (other work on the machine; a few hundredths is the kernel's own), null for runs
+# shorter than half a second.
 LABELS=()
 loadgen() {
-    local label=$1 line
+    local label=$1 line before after other
     shift
     log "-- $label"
+    before=$(cpu_ticks)
     line=$("$EXAMPLES/loadgen" --label "$label" --threads "$THREADS" "$@")
+    after=$(cpu_ticks)
+    other=$(awk -v a="$before" -v b="$after" -v n="$(nproc)" \
+        -v s="$(jget "$line" server_cores)" -v l="$(jget "$line" loadgen_cores)" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+        # Under half a second, jiffies are too coarse to say anything.
+        if (t < 50 * n || s == "" || s == "null" || l == "null") { print "null"; exit }
+        v = n * (y[1] - x[1]) / t - s - l; printf "%.2f", (v < 0) ? 0 : v }')
+    line="${line%\}},\"other_cores\":$other}"
     printf '%s\n' "$line" >>"$RESULTS"
     printf -v "R_${label//-/_}" '%s' "$line"
     LABELS+=("$label")

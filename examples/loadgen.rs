@@ -14,6 +14,11 @@
 //!   from the first `Location`).
 //! - `c5-page`: `GET --path` (default `/api/subscribers/?page=1&rows=10`; expects 200), for
 //!   collection pages.
+//! - `c5-cf-get`: `GET /api/callforwards/{--subscriber}` (expects 200).
+//! - `c5-cf-put`: `PUT /api/callforwards/{--subscriber}` without `Prefer` (expects 204): `cfu` with
+//!   three destinations (a number, a second number, `voicebox`; timeouts 10, 20, 30) and one time
+//!   entry (`hour` 8-18, `wday` 2-6). The first number carries the call number, so every PUT
+//!   changes the stored forwarding.
 //!
 //! The C5 modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
@@ -66,6 +71,8 @@ enum Mode {
     C5Get,
     C5Create,
     C5Page,
+    C5CfGet,
+    C5CfPut,
 }
 
 impl Mode {
@@ -78,11 +85,16 @@ impl Mode {
             Self::C5Get => "c5-get",
             Self::C5Create => "c5-create",
             Self::C5Page => "c5-page",
+            Self::C5CfGet => "c5-cf-get",
+            Self::C5CfPut => "c5-cf-put",
         }
     }
 
     fn is_c5(self) -> bool {
-        matches!(self, Self::C5Get | Self::C5Create | Self::C5Page)
+        matches!(
+            self,
+            Self::C5Get | Self::C5Create | Self::C5Page | Self::C5CfGet | Self::C5CfPut
+        )
     }
 
     fn is_xmlrpc(self) -> bool {
@@ -94,17 +106,18 @@ impl Mode {
 
     fn method(self) -> Method {
         match self {
-            Self::Hello | Self::C5Get | Self::C5Page => Method::GET,
+            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet => Method::GET,
+            Self::C5CfPut => Method::PUT,
             _ => Method::POST,
         }
     }
 
     /// The status a successful call answers with.
     fn expected(self) -> StatusCode {
-        if self == Self::C5Create {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
+        match self {
+            Self::C5Create => StatusCode::CREATED,
+            Self::C5CfPut => StatusCode::NO_CONTENT,
+            _ => StatusCode::OK,
         }
     }
 }
@@ -132,8 +145,9 @@ struct Args {
     #[arg(long, value_enum, default_value = "hello")]
     mode: Mode,
     /// Request path; default `/` for hello, `/xmlapi/xmlapi` for the XML-RPC modes,
-    /// `/api/subscribers/{--subscriber}` for c5-get, `/api/subscribers/` for c5-create and
-    /// `/api/subscribers/?page=1&rows=10` for c5-page.
+    /// `/api/subscribers/{--subscriber}` for c5-get, `/api/subscribers/` for c5-create,
+    /// `/api/subscribers/?page=1&rows=10` for c5-page and `/api/callforwards/{--subscriber}` for
+    /// c5-cf-get and c5-cf-put.
     #[arg(long)]
     path: Option<String>,
     /// Concurrent keep-alive connections (sequential-create always uses one).
@@ -174,7 +188,7 @@ struct Args {
     /// The account getAccountInfo asks for.
     #[arg(long, default_value_t = 1)]
     account: i64,
-    /// The subscriber c5-get reads.
+    /// The subscriber c5-get, c5-cf-get and c5-cf-put use.
     #[arg(long, default_value_t = 1)]
     subscriber: i64,
     /// The customer c5-create makes subscribers under.
@@ -616,7 +630,9 @@ impl Bodies {
     /// The body of connection `conn`'s call `seq`, the run's call number `n`.
     fn next(&self, conn: usize, seq: u64, n: u64) -> Bytes {
         match self.mode {
-            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page => self.fixed.clone(),
+            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page | Mode::C5CfGet => {
+                self.fixed.clone()
+            }
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -632,6 +648,20 @@ impl Bodies {
                         "cc": 1,
                         "ac": 555,
                         "sn": format!("{}{n:09}", self.number_run),
+                    },
+                });
+                Bytes::from(body.to_string())
+            }
+            Mode::C5CfPut => {
+                // Three destinations and a time set; the first number changes with every call.
+                let body = json!({
+                    "cfu": {
+                        "destinations": [
+                            {"destination": format!("43666{:05}", n % 100_000), "timeout": 10},
+                            {"destination": "4366610002", "timeout": 20},
+                            {"destination": "voicebox", "timeout": 30},
+                        ],
+                        "times": [{"hour": "8-18", "wday": "2-6"}],
                     },
                 });
                 Bytes::from(body.to_string())
@@ -704,7 +734,7 @@ async fn exchange(
         .header(HOST, plan.target.authority.clone());
     if plan.args.mode.is_xmlrpc() {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    } else if plan.args.mode == Mode::C5Create {
+    } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     if let Some(auth) = auth {
@@ -977,6 +1007,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Get => format!("/api/subscribers/{}", args.subscriber),
         Mode::C5Create => "/api/subscribers/".to_string(),
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
+        Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {

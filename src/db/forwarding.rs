@@ -26,7 +26,7 @@ pub fn domains(conn: &Conn<'_>, ids: &[i64]) -> DbResult<Vec<(i64, Option<String
         "SELECT s.id, d.name FROM subscribers s LEFT JOIN domains d ON d.id = s.domain_id \
          WHERE s.id IN ({marks})"
     );
-    let mut stmt = conn.sql().prepare(&sql)?;
+    let mut stmt = conn.sql().prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
@@ -57,7 +57,7 @@ pub fn rules(conn: &Conn<'_>, ids: &[i64]) -> DbResult<Vec<(i64, String, Forward
          bnumbers_mode, bnumbers_is_regex FROM forward_rules WHERE subscriber_id IN ({marks}) \
          ORDER BY subscriber_id, id"
     );
-    let mut stmt = conn.sql().prepare(&sql)?;
+    let mut stmt = conn.sql().prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args.clone()))?;
     let mut by_rule: BTreeMap<i64, (i64, String, ForwardRule)> = BTreeMap::new();
     while let Some(r) = rows.next()? {
@@ -86,7 +86,7 @@ pub fn rules(conn: &Conn<'_>, ids: &[i64]) -> DbResult<Vec<(i64, String, Forward
          FROM forward_destinations d JOIN forward_rules f ON f.id = d.rule_id \
          WHERE f.subscriber_id IN ({marks}) ORDER BY d.rule_id, d.position"
     );
-    let mut stmt = conn.sql().prepare(&sql)?;
+    let mut stmt = conn.sql().prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let rule_id: i64 = r.get(0)?;
@@ -134,11 +134,13 @@ pub fn replace(
         });
         let (sources, sources_mode, sources_regex) = set_json(rule.sources.as_ref());
         let (bnumbers, bnumbers_mode, bnumbers_regex) = set_json(rule.bnumbers.as_ref());
-        tx.sql().execute(
-            "INSERT INTO forward_rules (subscriber_id, kind, times, sources, sources_mode, \
+        tx.sql()
+            .prepare_cached(
+                "INSERT INTO forward_rules (subscriber_id, kind, times, sources, sources_mode, \
              sources_is_regex, bnumbers, bnumbers_mode, bnumbers_is_regex) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+            )?
+            .execute(params![
                 subscriber_id,
                 kind,
                 times,
@@ -148,8 +150,7 @@ pub fn replace(
                 bnumbers,
                 bnumbers_mode,
                 bnumbers_regex
-            ],
-        )?;
+            ])?;
         let rule_id = tx.sql().last_insert_rowid();
         let mut stmt = tx.sql().prepare_cached(
             "INSERT INTO forward_destinations (rule_id, position, destination, priority, timeout, \

@@ -70,7 +70,7 @@ pub fn values(conn: &Conn<'_>, ids: &[i64]) -> DbResult<Vec<(i64, String, Vec<Js
         "SELECT subscriber_id, name, value FROM subscriber_preferences \
          WHERE subscriber_id IN ({marks}) ORDER BY subscriber_id, name, position"
     );
-    let mut stmt = conn.sql().prepare(&sql)?;
+    let mut stmt = conn.sql().prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     let mut out: BTreeMap<(i64, String), Vec<Json>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
@@ -96,7 +96,7 @@ pub fn ints(conn: &Conn<'_>, ids: &[i64], name: &str) -> DbResult<Vec<(i64, i64)
         "SELECT subscriber_id, value FROM subscriber_preferences \
          WHERE subscriber_id IN ({marks}) AND name = ? AND position = 0"
     );
-    let mut stmt = conn.sql().prepare(&sql)?;
+    let mut stmt = conn.sql().prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
     })?;
