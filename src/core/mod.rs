@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod preferences;
 pub mod records;
 pub mod resources;
+pub mod self_care;
 pub mod sessions;
 pub mod trusted_hosts;
 
@@ -228,4 +229,4 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
