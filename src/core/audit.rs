@@ -45,6 +45,8 @@ pub enum Event {
     ForwardingRead = 2104,
     PreferencesChanged = 2200,
     PreferencesRead = 2204,
+    /// A refused address-book search (successful searches are reads and write no row).
+    AddressBookSearched = 2604,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

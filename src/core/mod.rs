@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod address_book;
 pub mod admin;
 pub mod attrs;
 pub mod audit;
@@ -53,6 +54,7 @@ pub struct Core {
     clock: SharedClock,
     realm: String,
     logins: Arc<logins::LoginCache>,
+    address_books: Arc<address_book::AddressBooks>,
 }
 
 impl Core {
@@ -63,6 +65,7 @@ impl Core {
             clock,
             realm,
             logins: Arc::default(),
+            address_books: Arc::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! [`Conn`] (read) or [`WriteTx`] (write) handles.
 
 pub mod accounts;
+pub mod address_book;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
@@ -116,6 +117,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
         M::up(include_str!("migrations/0005_self_care.sql")),
+        M::up(include_str!("migrations/0009_address_book.sql")),
     ])
 }
 
