@@ -61,6 +61,9 @@ pub struct Settings {
     /// Let the LDAP address book be searched without a bind (labs only).
     #[arg(long, env = "SWITCHYARD_LDAP_ANONYMOUS")]
     pub ldap_anonymous: Option<bool>,
+    /// Entries each account's replication journal keeps; the oldest are dropped beyond it.
+    #[arg(long, env = "SWITCHYARD_JOURNAL_MAX_ENTRIES")]
+    pub journal_max_entries: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -80,6 +83,7 @@ pub struct Config {
     pub ldaps_listen: Option<SocketAddr>,
     pub ldap_listen: Option<SocketAddr>,
     pub ldap_anonymous: bool,
+    pub journal_max_entries: usize,
 }
 
 /// The data directory used when none is configured: `$XDG_DATA_HOME/switchyard`, else
@@ -152,6 +156,10 @@ impl Config {
                 .ldap_anonymous
                 .or(file.ldap_anonymous)
                 .unwrap_or(false),
+            journal_max_entries: given
+                .journal_max_entries
+                .or(file.journal_max_entries)
+                .unwrap_or(crate::core::journal::DEFAULT_CAPACITY),
         };
         config.check()?;
         Ok(config)
@@ -166,6 +174,9 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             anyhow::bail!("max_body_bytes must be at least 1024");
+        }
+        if self.journal_max_entries == 0 {
+            anyhow::bail!("journal_max_entries must be positive");
         }
         if self.request_timeout_secs == 0 || self.max_connections == 0 || self.nonce_ttl_secs == 0 {
             anyhow::bail!(

@@ -47,6 +47,11 @@ pub enum Event {
     PreferencesRead = 2204,
     /// A refused address-book search (successful searches are reads and write no row).
     AddressBookSearched = 2604,
+    JournalEntriesPut = 2700,
+    JournalEntriesDeleted = 2702,
+    /// The oldest entries of a full journal, dropped to make room.
+    JournalEntriesDropped = 2703,
+    JournalRead = 2704,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

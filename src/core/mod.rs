@@ -13,6 +13,7 @@ pub mod customers;
 pub mod error;
 pub mod forwarding;
 pub mod gates;
+pub mod journal;
 pub mod logins;
 pub mod maintenance;
 pub mod passwords;
@@ -55,6 +56,7 @@ pub struct Core {
     realm: String,
     logins: Arc<logins::LoginCache>,
     address_books: Arc<address_book::AddressBooks>,
+    journal_capacity: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Core {
@@ -66,6 +68,7 @@ impl Core {
             realm,
             logins: Arc::default(),
             address_books: Arc::default(),
+            journal_capacity: Arc::new(journal::DEFAULT_CAPACITY.into()),
         }
     }
 

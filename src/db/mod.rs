@@ -17,6 +17,7 @@ pub mod customer_tree;
 pub mod customers;
 pub mod fields;
 pub mod forwarding;
+pub mod journal;
 pub mod lock;
 pub mod logins;
 pub mod preferences;
@@ -118,6 +119,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0004_forwarding.sql")),
         M::up(include_str!("migrations/0005_self_care.sql")),
         M::up(include_str!("migrations/0009_address_book.sql")),
+        M::up(include_str!("migrations/0010_journal.sql")),
     ])
 }
 
