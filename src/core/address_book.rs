@@ -338,9 +338,10 @@ impl Book {
         }
     }
 
-    /// Positions that can match `m`, from a sorted attribute when the filter starts with an
-    /// equality or a prefix on one; None: every entry must be tested.
-    fn candidates(&self, m: &Matcher) -> Option<Vec<usize>> {
+    /// The sorted values that can match `m`, when the filter is (or is an AND starting with)
+    /// an equality or a prefix on an indexed attribute; None: every entry must be tested. The
+    /// indexed attributes hold one value per entry, so no entry comes twice.
+    fn candidates(&self, m: &Matcher) -> Option<&[(String, usize)]> {
         let (attr, value, prefix) = match m {
             Matcher::Equal(a, v) => (*a, v, false),
             Matcher::Substring(a, Some(initial), ..) => (*a, initial, true),
@@ -349,7 +350,7 @@ impl Book {
         };
         let sorted = self.sorted.get(&attr)?;
         let start = sorted.partition_point(|(v, _)| v.as_str() < value.as_str());
-        let mut found: Vec<usize> = sorted[start..]
+        let len = sorted[start..]
             .iter()
             .take_while(|(v, _)| {
                 if prefix {
@@ -358,30 +359,30 @@ impl Book {
                     v == value
                 }
             })
-            .map(|&(_, i)| i)
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        Some(found)
+            .count();
+        Some(&sorted[start..start + len])
     }
 
-    /// The entries matching `filter`, in book order.
-    fn search(&self, filter: &Filter) -> Vec<&Entry> {
+    /// The entries matching `filter` from `offset`, at most `limit`, and whether more match.
+    /// Entries come in the order of the index used (by value), else in book order: stable while
+    /// the book is unchanged, so pages follow on. Stops at the first match past the page.
+    fn search(&self, filter: &Filter, offset: usize, limit: usize) -> (Vec<Entry>, bool) {
         let m = Matcher::new(filter);
-        match self.candidates(&m) {
-            Some(positions) => positions
-                .into_iter()
-                .map(|i| &self.entries[i])
-                .filter(|e| m.matches(e))
-                .map(|e| &e.entry)
-                .collect(),
-            None => self
-                .entries
-                .iter()
-                .filter(|e| m.matches(e))
-                .map(|e| &e.entry)
-                .collect(),
-        }
+        let positions: Box<dyn Iterator<Item = usize>> = match self.candidates(&m) {
+            Some(sorted) => Box::new(sorted.iter().map(|&(_, i)| i)),
+            None => Box::new(0..self.entries.len()),
+        };
+        let mut matching = positions
+            .map(|i| &self.entries[i])
+            .filter(|e| m.matches(e))
+            .skip(offset);
+        let page: Vec<Entry> = matching
+            .by_ref()
+            .take(limit)
+            .map(|e| e.entry.clone())
+            .collect();
+        let more = matching.next().is_some();
+        (page, more)
     }
 }
 
@@ -396,8 +397,8 @@ pub(crate) struct AddressBooks {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchPage {
     pub entries: Vec<Entry>,
-    /// How many entries matched in all.
-    pub total: usize,
+    /// Whether more entries match after this page.
+    pub more: bool,
 }
 
 impl Core {
@@ -461,16 +462,8 @@ impl Core {
                 all.insert(domain.clone(), book.clone());
                 book
             };
-            let found = book.search(&filter);
-            Ok(SearchPage {
-                total: found.len(),
-                entries: found
-                    .into_iter()
-                    .skip(offset)
-                    .take(limit)
-                    .cloned()
-                    .collect(),
-            })
+            let (entries, more) = book.search(&filter, offset, limit);
+            Ok(SearchPage { entries, more })
         })
         .await
     }
@@ -509,8 +502,11 @@ mod tests {
         )
     }
 
+    /// The uids matching `f`, sorted (searches by an index come in value order).
     fn uids(b: &Book, f: &Filter) -> Vec<String> {
-        b.search(f).into_iter().map(|e| e.uid.clone()).collect()
+        let mut uids: Vec<String> = b.search(f, 0, 100).0.into_iter().map(|e| e.uid).collect();
+        uids.sort();
+        uids
     }
 
     fn prefix(attr: Attr, p: &str) -> Filter {
@@ -543,14 +539,14 @@ mod tests {
     #[test]
     fn filters_match_case_insensitively_with_and_or_not() {
         let b = book();
-        assert_eq!(uids(&b, &prefix(Attr::Cn, "AL")), ["alice", "alan"]);
+        assert_eq!(uids(&b, &prefix(Attr::Cn, "AL")), ["alan", "alice"]);
         assert_eq!(
             uids(&b, &Filter::Equal(Attr::Sn, "turing".into())),
             ["alan"]
         );
         assert_eq!(
             uids(&b, &Filter::Present(Attr::GivenName)),
-            ["alice", "alan"]
+            ["alan", "alice"]
         );
         assert_eq!(
             uids(
@@ -597,6 +593,21 @@ mod tests {
             ["alice"]
         );
         assert_eq!(uids(&b, &prefix(Attr::TelephoneNumber, "10")), ["bob"]);
+    }
+
+    #[test]
+    fn pages_follow_on_and_say_whether_more_match() {
+        let b = book();
+        let all = Filter::Present(Attr::ObjectClass);
+        let (first, more) = b.search(&all, 0, 2);
+        assert!(more);
+        let (rest, more) = b.search(&all, 2, 2);
+        assert!(!more);
+        let mut seen: Vec<String> = first.into_iter().chain(rest).map(|e| e.uid).collect();
+        seen.sort();
+        assert_eq!(seen, ["alan", "alice", "bob"]);
+        let (by_prefix, more) = b.search(&prefix(Attr::Cn, "al"), 1, 5);
+        assert_eq!((by_prefix.len(), more), (1, false));
     }
 
     #[test]

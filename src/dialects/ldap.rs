@@ -510,10 +510,10 @@ impl LdapSession {
             .iter()
             .map(|e| entry_message(msgid, &domain, e, &attrs))
             .collect();
-        let end = offset + found.entries.len();
         let done = match paging {
             Some(_) => {
-                let next = if end < found.total {
+                let next = if found.more {
+                    let end = offset + found.entries.len();
                     u64::try_from(end)
                         .unwrap_or(u64::MAX)
                         .to_be_bytes()
@@ -522,18 +522,19 @@ impl LdapSession {
                     Vec::new()
                 };
                 let mut done = search_done(msgid, LdapResultCode::Success, "");
+                // RFC 2696 lets the size be 0 for "unknown": counting every match is not worth it.
                 done.ctrl.push(LdapControl::SimplePagedResults {
-                    size: i64::try_from(found.total).unwrap_or(i64::MAX),
+                    size: 0,
                     cookie: next,
                 });
                 done
             }
-            None if found.total > end => search_done(
+            None if found.more => search_done(
                 msgid,
                 LdapResultCode::SizeLimitExceeded,
                 format!(
-                    "{} entries match; {} returned (use the paged-results control for more)",
-                    found.total, end
+                    "more than {} entries match (use the paged-results control for more)",
+                    found.entries.len()
                 ),
             ),
             None => search_done(msgid, LdapResultCode::Success, ""),
