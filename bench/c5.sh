@@ -84,16 +84,7 @@ api_put() {
 }
 # api_total_count PATH: GET over HTTPS with Basic; prints total_count. Anything but 200 stops.
 api_total_count() {
-    local path=$1 status
-    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
-        --cacert "$CERT" -u "root:$PASSWORD" "$SY_HTTPS$path") || status=000
-    if [[ $status != 200 ]]; then
-        log "API call failed: GET $SY_HTTPS$path (Basic, root)"
-        log "response: HTTP $status"
-        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
-        exit 1
-    fi
-    sed -n 's/.*"total_count" *: *\([0-9]*\).*/\1/p' "$WORK/api.body" | head -1
+    api_get "$1" | sed -n 's/.*"total_count" *: *\([0-9]*\).*/\1/p' | head -1
 }
 
 # --- set-up through /api/ --------------------------------------------------------------------

@@ -2,10 +2,9 @@
 //! in the realm the dialect names, or Basic over TLS, checked against the secret the dialect
 //! takes. The same failure throttle and audit rows as API logins.
 
-use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-use super::digest::{self, Algorithm, Verdict};
+use super::digest::{self, Algorithm};
 use super::{AuthOutcome, Authenticator, RequestMeta};
 use crate::core::self_care::{SelfCareAccount, SelfCareSecret};
 
@@ -77,35 +76,9 @@ impl Authenticator {
             &meta.uri,
             ha1.as_deref(),
         );
-        let auth_method = match creds.algorithm {
-            Algorithm::Md5 => "digest-md5",
-            Algorithm::Sha256 => "digest-sha256",
-        };
-        match (verdict, account) {
-            (Verdict::Ok, Some(account)) => {
-                self.gate(
-                    meta,
-                    dialect,
-                    auth_method,
-                    &account.address(),
-                    account.principal(),
-                )
-                .await
-            }
-            (Verdict::Stale, _) => AuthOutcome::Challenge { stale: true },
-            (Verdict::NonceForged, _) => AuthOutcome::Challenge { stale: false },
-            (verdict, _) => {
-                let reason = match verdict {
-                    Verdict::Replay => "replayed nonce count",
-                    Verdict::WrongRealm => "wrong realm",
-                    Verdict::UriMismatch => "digest uri does not match the request",
-                    _ => "wrong user name or password",
-                };
-                self.fail(meta, dialect, Some(&creds.username), reason)
-                    .await;
-                AuthOutcome::Challenge { stale: false }
-            }
-        }
+        let found = account.map(|a| (a.address(), a.principal()));
+        self.settle_digest(meta, dialect, &creds, verdict, found)
+            .await
     }
 
     async fn self_care_basic(
@@ -124,17 +97,12 @@ impl Authenticator {
             self.fail(meta, dialect, None, reason).await;
             return AuthOutcome::Challenge { stale: false };
         }
-        let decoded = header
-            .split_whitespace()
-            .nth(1)
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        let Some((user, password)) = super::basic_credentials(header) else {
             self.fail(meta, dialect, None, "unreadable Basic credentials")
                 .await;
             return AuthOutcome::Challenge { stale: false };
         };
-        self.check_self_care_password(meta, dialect, "basic", rules, user, password)
+        self.check_self_care_password(meta, dialect, "basic", rules, &user, &password)
             .await
     }
 
@@ -193,6 +161,8 @@ impl Authenticator {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
     use crate::auth::digest::{QopAuth, compute_response};
     use crate::auth::tests::{authenticator, meta};

@@ -4,7 +4,7 @@
 //! floods it, or on shutdown.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Framed;
 
-use super::{AppState, HANDSHAKE_TIMEOUT};
+use super::{AppState, next_connection, tls_handshake};
 use crate::dialects::ldap::{LdapSession, Reply, disconnection};
 
 /// Largest LDAP message accepted, and its deepest BER nesting (bounds filter depth too).
@@ -70,25 +70,7 @@ pub async fn accept_loop(
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let limit = Arc::new(OperationLimit::default());
-    loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "LDAP accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
         let _ = stream.set_nodelay(true);
         let (state, acceptor, limit, stop) =
             (state.clone(), acceptor.clone(), limit.clone(), stop.clone());
@@ -96,7 +78,7 @@ pub async fn accept_loop(
             let _permit = permit;
             match mode {
                 Mode::Ldaps => {
-                    let Some(tls) = handshake(&acceptor, stream, peer).await else {
+                    let Some(tls) = tls_handshake(&acceptor, stream, peer).await else {
                         return;
                     };
                     let mut session = LdapSession::new(state.clone(), peer, true);
@@ -106,7 +88,8 @@ pub async fn accept_loop(
                     let mut session = LdapSession::new(state.clone(), peer, false);
                     let mut plain = framed(stream);
                     if serve(&mut plain, &mut session, &state, &limit, stop.clone()).await {
-                        let Some(tls) = handshake(&acceptor, plain.into_inner(), peer).await else {
+                        let Some(tls) = tls_handshake(&acceptor, plain.into_inner(), peer).await
+                        else {
                             return;
                         };
                         session.upgraded();
@@ -184,24 +167,6 @@ fn framed<S: AsyncRead + AsyncWrite>(stream: S) -> Framed<S, Codec> {
         stream,
         Codec(LdapCodec::new(Some(MAX_MESSAGE_BYTES), Some(MAX_BER_DEPTH))),
     )
-}
-
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    acceptor: &TlsAcceptor,
-    stream: S,
-    peer: SocketAddr,
-) -> Option<tokio_rustls::server::TlsStream<S>> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => Some(tls),
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "LDAP TLS handshake failed");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "LDAP TLS handshake timed out");
-            None
-        }
-    }
 }
 
 /// Serves requests until the connection ends; true when the client asked for StartTLS and the

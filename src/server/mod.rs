@@ -42,7 +42,7 @@ use crate::db::Db;
 use crate::dialects::{c5, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight.
@@ -324,6 +324,57 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     Ok(())
 }
 
+/// The next connection, once a permit is free; None when told to stop.
+pub(crate) async fn next_connection(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::net::TcpStream,
+    SocketAddr,
+)> {
+    let permit = tokio::select! {
+        _ = stop.changed() => return None,
+        permit = permits.clone().acquire_owned() => permit.ok()?,
+    };
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => return Some((permit, stream, peer)),
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// The TLS handshake of a connection, under [`HANDSHAKE_TIMEOUT`]; None (logged) when it fails.
+pub(crate) async fn tls_handshake<S>(
+    acceptor: &TlsAcceptor,
+    stream: S,
+    peer: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Accepts connections until told to stop. Each connection runs in its own task: the TLS
 /// handshake there, under a timeout, so a silent client never stalls accepting.
 async fn accept_loop(
@@ -334,26 +385,7 @@ async fn accept_loop(
     permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let mut info = ConnInfo {
@@ -379,18 +411,9 @@ async fn accept_loop(
                 })
             };
             if let Some(acceptor) = tls {
-                let stream =
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
+                let Some(stream) = tls_handshake(&acceptor, stream, peer).await else {
+                    return;
+                };
                 // Only a certificate the client-CA verifier accepted gets here.
                 info.client_cert = stream
                     .get_ref()
