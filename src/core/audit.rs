@@ -45,6 +45,10 @@ pub enum Event {
     ForwardingRead = 2104,
     PreferencesChanged = 2200,
     PreferencesRead = 2204,
+    /// sipXconfig SOAP: `addUser`, `manageUser`, and reads of users and the system domain.
+    SipxUserCreated = 2700,
+    SipxUsersManaged = 2701,
+    SipxUsersRead = 2704,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

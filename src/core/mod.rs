@@ -20,6 +20,7 @@ pub mod preferences;
 pub mod records;
 pub mod resources;
 pub mod sessions;
+pub mod sipx_users;
 pub mod trusted_hosts;
 
 use std::sync::Arc;

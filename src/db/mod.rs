@@ -24,6 +24,7 @@ pub mod reference;
 pub mod resources;
 pub mod sessions;
 pub mod settings;
+pub mod sipx_users;
 pub mod trusted_hosts;
 
 use std::ops::Deref;
@@ -114,6 +115,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
+        M::up(include_str!("migrations/0007_sipx_soap.sql")),
     ])
 }
 
