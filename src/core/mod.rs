@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod preferences;
 pub mod records;
 pub mod resources;
+pub mod self_care;
 pub mod sessions;
 pub mod sipx_users;
 pub mod trusted_hosts;
@@ -229,4 +230,4 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
