@@ -150,7 +150,7 @@ pub struct SystemDomain {
     pub aliases: Vec<String>,
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> CoreResult<()> {
+pub(crate) fn check_text(field: &str, value: &str, max: usize) -> CoreResult<()> {
     if value.len() > max {
         return Err(CoreError::invalid(
             field,
@@ -218,18 +218,21 @@ fn check_aliases(aliases: &[String]) -> CoreResult<()> {
 }
 
 fn check_permissions(permissions: &[String]) -> CoreResult<()> {
-    check_list("permissions", permissions)?;
-    if let Some(unknown) = permissions
-        .iter()
-        .find(|p| !KNOWN_PERMISSIONS.contains(&p.as_str()))
-    {
-        return Err(CoreError::invalid(
-            "permissions",
-            format!(
-                "unknown permission '{unknown}'; known: {}",
-                KNOWN_PERMISSIONS.join(", ")
-            ),
-        ));
+    check_list("permissions", permissions)
+}
+
+/// Refuses a permission that is neither built in nor one of the custom ones.
+fn ensure_known_permissions(conn: &Conn<'_>, permissions: &[String]) -> CoreResult<()> {
+    for p in permissions {
+        if !KNOWN_PERMISSIONS.contains(&p.as_str()) && !db::sipx_permissions::exists(conn, p)? {
+            return Err(CoreError::invalid(
+                "permissions",
+                format!(
+                    "unknown permission '{p}'; built in: {} (and custom ones from PermissionService)",
+                    KNOWN_PERMISSIONS.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -313,7 +316,7 @@ fn check_edits(edits: &[UserEdit]) -> CoreResult<()> {
 }
 
 /// The customer new users and groups of this principal belong to.
-fn home_customer(p: &Principal) -> CoreResult<i64> {
+pub(crate) fn home_customer(p: &Principal) -> CoreResult<i64> {
     match p {
         Principal::Login(_) => permissions::default_customer(p, "customer"),
         // Trusted hosts and the operator act for the whole installation: its root.
@@ -363,6 +366,15 @@ fn search(conn: &Conn<'_>, actor: &Actor, search: &UserSearch) -> CoreResult<Vec
             return Ok(found);
         }
     }
+}
+
+/// One of the caller's users by user name.
+pub(crate) fn user_by_name(conn: &Conn<'_>, actor: &Actor, name: &str) -> CoreResult<UserRow> {
+    let root = permissions::visible_root(&actor.principal)?;
+    db_users::page(conn, &root, &Filter::UserName(name), 0, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CoreError::NotFound(format!("user '{name}'")))
 }
 
 /// Refuses aliases another subscriber (or another user of this call) already has.
@@ -434,7 +446,11 @@ fn apply_edits(
                 ensure_aliases_free(tx, &aliases, Some(user.id))?;
                 db_users::replace_aliases(tx, user.id, &aliases)?;
             }
-            "permissions" => db_users::replace_permissions(tx, user.id, &split_list(v))?,
+            "permissions" => {
+                let permissions = split_list(v);
+                ensure_known_permissions(tx, &permissions)?;
+                db_users::replace_permissions(tx, user.id, &permissions)?;
+            }
             other => {
                 return Err(CoreError::invalid(
                     "edit",
@@ -493,6 +509,7 @@ impl Core {
                 )));
             }
             ensure_aliases_free(tx, &user.aliases, None)?;
+            ensure_known_permissions(tx, &user.permissions)?;
             let text = |v: &Option<String>| Field::Str(v.clone().unwrap_or_default());
             let contact_id = db::contacts::insert(
                 tx,

@@ -52,6 +52,10 @@ def client():
     return c, c.bind("ConfigImplService", "UserService"), c.bind("ConfigImplService", "SystemService")
 
 
+def port(c, name):
+    return c.bind("ConfigImplService", name)
+
+
 def users_of(answer):
     """findUser's answer: zeep unwraps FindUserResponse/users/user down to the list of users."""
     if answer is None:  # no <user> at all
@@ -142,7 +146,91 @@ def users():
     print("ok users")
 
 
-SCENARIOS = {"users": users}
+def features():
+    """Phones with lines, call groups with rings, park orbits and custom permissions."""
+    c, users, system = client()
+    phones = port(c, "PhoneService")
+    groups = port(c, "CallGroupService")
+    orbits = port(c, "ParkOrbitService")
+    perms = port(c, "PermissionService")
+    sfx = "".join(random.choices(string.digits, k=6))
+    realm = system.systemInfo().realm
+    alice, bob = f"alice{sfx}", f"bob{sfx}"
+    for name in (alice, bob):
+        users.addUser(user={"userName": name}, pin="1111")
+
+    serial = f"00a0c9{sfx}"
+    phones.addPhone(phone={"serialNumber": serial.upper(), "modelId": "polycom600",
+                           "description": "desk", "groups": ["lobby"],
+                           "lines": [{"userId": alice}]})
+    found = phones.findPhone(search={"bySerialNumber": serial})
+    check(found is not None and len(found) == 1, f"findPhone: {found}")
+    p = found[0]
+    check(p.serialNumber == serial and p.modelId == "polycom600", f"phone: {p}")
+    check([(l.userId, l.uri) for l in p.lines] == [(alice, f"sip:{alice}@{realm}")], f"lines: {p.lines}")
+    check(list(p.groups) == ["lobby"], f"groups: {p.groups}")
+    phones.managePhone(search={"bySerialNumber": serial},
+                       edit=[{"property": "description", "value": "front desk"}],
+                       addGroup="reception", addLine={"userId": bob},
+                       addExternalLine={"userId": "carol", "password": "ext-secret",
+                                        "registrationServer": "pbx.example.net"},
+                       removeLineByUri=f"sip:{alice}@{realm}",
+                       generateProfiles=True, restart=True)
+    p = phones.findPhone(search={"byGroup": "reception"})[0]
+    check(p.description == "front desk", f"description: {p.description}")
+    check([l.uri for l in p.lines] == [f"sip:{bob}@{realm}", "sip:carol@pbx.example.net"],
+          f"lines after manage: {p.lines}")
+    expect_fault(lambda: phones.addPhone(phone={"serialNumber": serial, "modelId": "x"}),
+                 "already exists", "a second phone with the same serial")
+    expect_fault(lambda: phones.addPhone(phone={"serialNumber": "nothex", "modelId": "x"}),
+                 "12 hexadecimal", "a bad serial")
+    expect_fault(lambda: phones.managePhone(search={"bySerialNumber": serial},
+                                            addLine={"userId": "nobody" + sfx}),
+                 "not found", "a line for an unknown user")
+
+    groups.addCallGroup(callGroup={"name": f"sales{sfx}", "extension": f"5{sfx}",
+                                   "description": "Sales",
+                                   "rings": [{"expiration": 20, "type": "immediate",
+                                              "position": 2, "userName": bob},
+                                             {"expiration": 30, "type": "delayed",
+                                              "position": 1, "userName": alice}]})
+    g = [x for x in groups.getCallGroups() if x.name == f"sales{sfx}"][0]
+    check(g.extension == f"5{sfx}" and g.enabled is True, f"call group: {g}")
+    check([(r.userName, r.type, r.expiration) for r in g.rings]
+          == [(alice, "delayed", 30), (bob, "immediate", 20)], f"rings in order: {g.rings}")
+    groups.manageCallGroup(name=f"sales{sfx}", edit=[{"property": "enabled", "value": "false"}],
+                           rings=[{"expiration": 10, "type": "delayed", "position": 0,
+                                   "userName": bob}], replaceRings=True)
+    g = [x for x in groups.getCallGroups() if x.name == f"sales{sfx}"][0]
+    check(g.enabled is False and [r.userName for r in g.rings] == [bob], f"managed: {g}")
+    expect_fault(lambda: groups.addCallGroup(callGroup={"name": "x" + sfx, "extension": f"5{sfx}"}),
+                 "already in use", "a taken extension")
+
+    orbits.addParkOrbit(parkOrbit={"name": f"park{sfx}", "extension": f"6{sfx}"})
+    o = [x for x in orbits.getParkOrbits() if x.name == f"park{sfx}"][0]
+    check(o.extension == f"6{sfx}" and o.music == "default.wav", f"orbit: {o}")
+
+    perms.addPermission(permission={"name": f"Moon{sfx}", "label": "Calls to the moon"})
+    found = perms.findPermission(search={"byName": f"Moon{sfx}"})
+    check(len(found) == 1 and found[0].builtIn is False, f"custom permission: {found}")
+    builtin = perms.findPermission(search={"byName": "Voicemail"})
+    check(len(builtin) == 1 and builtin[0].builtIn is True, f"built-in: {builtin}")
+    users.manageUser(search={"byUserName": alice},
+                     edit=[{"property": "permissions", "value": f"Voicemail,Moon{sfx}"}])
+    u = users.findUser(search={"byUserName": alice})[0]
+    check(sorted(u.permissions) == sorted(["Voicemail", f"Moon{sfx}"]), f"perms: {u.permissions}")
+    expect_fault(lambda: perms.managePermission(search={"byName": "Voicemail"}, deletePermission=True),
+                 "built-in", "deleting a built-in permission")
+    perms.managePermission(search={"byName": f"Moon{sfx}"}, deletePermission=True)
+    u = users.findUser(search={"byUserName": alice})[0]
+    check(list(u.permissions) == ["Voicemail"], f"deleted permission is taken away: {u.permissions}")
+
+    phones.managePhone(search={"bySerialNumber": serial}, deletePhone=True)
+    check(phones.findPhone(search={"bySerialNumber": serial}) is None, "phone deleted")
+    print("ok features")
+
+
+SCENARIOS = {"users": users, "features": features}
 
 if __name__ == "__main__":
     try:

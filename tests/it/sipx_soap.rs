@@ -101,6 +101,17 @@ fn zeep_from_the_wsdl_adds_finds_manages_and_deletes_users() {
 }
 
 #[test]
+fn zeep_manages_phones_call_groups_park_orbits_and_permissions() {
+    let app = TestApp::spawn();
+    run_client(
+        &app,
+        "python3",
+        &["tests/clients/sipx_zeep.py", "features"],
+        "ok features",
+    );
+}
+
+#[test]
 fn soap_lite_adds_finds_and_manages_users() {
     let app = TestApp::spawn();
     run_client(
@@ -333,19 +344,104 @@ fn every_answer_element_is_declared_in_the_served_wsdl() {
         200
     );
     let mut seen = HashSet::new();
-    let calls = [
+    let c = |body: &str| body.replace("C_NS", NS);
+    let calls: Vec<(&str, String)> = vec![
         (
             "UserService",
             format!(r#"<FindUser xmlns="{NS}"><search/></FindUser>"#),
         ),
         ("UserService", find_by_name("wsdlfull")),
+        (
+            "UserService",
+            c(
+                r#"<c:ManageUser xmlns:c="C_NS"><c:search><c:byUserName>wsdlbare</c:byUserName></c:search><c:edit><c:property>lastName</c:property><c:value>Bare</c:value></c:edit></c:ManageUser>"#,
+            ),
+        ),
         ("SystemService", format!(r#"<SystemInfo xmlns="{NS}"/>"#)),
+        (
+            "PhoneService",
+            c(
+                r#"<c:AddPhone xmlns:c="C_NS"><c:phone><c:serialNumber>0004f2aabbcc</c:serialNumber><c:modelId>polycom600</c:modelId><c:description>D</c:description><c:groups>pg</c:groups><c:lines><c:userId>wsdlfull</c:userId></c:lines></c:phone></c:AddPhone>"#,
+            ),
+        ),
+        (
+            "PhoneService",
+            c(
+                r#"<c:ManagePhone xmlns:c="C_NS"><c:search><c:byGroup>pg</c:byGroup></c:search><c:addExternalLine><c:userId>ext</c:userId><c:registrationServer>example.net</c:registrationServer></c:addExternalLine><c:generateProfiles>true</c:generateProfiles></c:ManagePhone>"#,
+            ),
+        ),
+        (
+            "PhoneService",
+            c(r#"<c:FindPhone xmlns:c="C_NS"><c:search/></c:FindPhone>"#),
+        ),
+        (
+            "CallGroupService",
+            c(
+                r#"<c:AddCallGroup xmlns:c="C_NS"><c:callGroup><c:name>cg</c:name><c:extension>300</c:extension><c:description>D</c:description><c:rings><c:expiration>5</c:expiration><c:type>delayed</c:type><c:position>0</c:position><c:userName>wsdlfull</c:userName></c:rings></c:callGroup></c:AddCallGroup>"#,
+            ),
+        ),
+        (
+            "CallGroupService",
+            c(
+                r#"<c:ManageCallGroup xmlns:c="C_NS"><c:name>cg</c:name><c:edit><c:property>description</c:property><c:value>E</c:value></c:edit></c:ManageCallGroup>"#,
+            ),
+        ),
+        (
+            "CallGroupService",
+            c(r#"<c:GetCallGroups xmlns:c="C_NS"/>"#),
+        ),
+        (
+            "ParkOrbitService",
+            c(
+                r#"<c:AddParkOrbit xmlns:c="C_NS"><c:parkOrbit><c:name>po</c:name><c:extension>400</c:extension><c:description>D</c:description></c:parkOrbit></c:AddParkOrbit>"#,
+            ),
+        ),
+        (
+            "ParkOrbitService",
+            c(r#"<c:GetParkOrbits xmlns:c="C_NS"/>"#),
+        ),
+        (
+            "PermissionService",
+            c(
+                r#"<c:AddPermission xmlns:c="C_NS"><c:permission><c:label>L</c:label><c:description>D</c:description></c:permission></c:AddPermission>"#,
+            ),
+        ),
+        (
+            "PermissionService",
+            c(
+                r#"<c:ManagePermission xmlns:c="C_NS"><c:search><c:byLabel>L</c:byLabel></c:search><c:edit><c:property>defaultValue</c:property><c:value>true</c:value></c:edit></c:ManagePermission>"#,
+            ),
+        ),
+        (
+            "PermissionService",
+            c(r#"<c:FindPermission xmlns:c="C_NS"><c:search/></c:FindPermission>"#),
+        ),
+        (
+            "UserService",
+            c(
+                r#"<c:AddUser xmlns:c="C_NS"><c:user><c:userName>wsdlthird</c:userName></c:user><c:pin>1</c:pin><c:vmpin>2</c:vmpin></c:AddUser>"#,
+            ),
+        ),
     ];
+    let mut called = HashSet::new();
     for (port, body) in &calls {
         let r = soap(&app, port, body);
-        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.status, 200, "{body}: {}", r.body);
         check_against_wsdl(&r.body, &elements, &types, &mut seen);
+        let element = body
+            .split(['<', ' ', '>', '/'])
+            .find(|t| !t.is_empty())
+            .unwrap();
+        called.insert(element.trim_start_matches("c:").to_string());
     }
+    // Every operation the WSDL declares was called and answered.
+    let declared: HashSet<String> = wsdl
+        .split("<wsdl:part name=\"parameters\" element=\"tns:")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .filter(|e| !e.ends_with("Response"))
+        .collect();
+    assert_eq!(called, declared);
     // The full user exercised every field of User.
     for field in types["User"].keys().filter(|f| *f != "sipPassword") {
         assert!(

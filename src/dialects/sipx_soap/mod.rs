@@ -1,10 +1,12 @@
 //! sipXconfig-style SOAP at `/sipxconfig/services/{Port}` (notes/sipx_sip2sip.md A5): SOAP 1.1,
 //! document/literal, one WSDL for every port at `?wsdl`. A thin translation: requests are checked
-//! against the WSDL ([`schema`]), handlers ([`users`]) turn them into core calls, answers are
+//! against the WSDL ([`schema`]), handlers ([`users`], [`phones`], [`features`]) turn them into core calls, answers are
 //! checked against the WSDL again before they are written ([`envelope`]). Every failure is a SOAP
 //! fault over HTTP 500: `soap:Client` for the caller's mistakes, `soap:Server` otherwise.
 
 pub mod envelope;
+pub mod features;
+pub mod phones;
 pub mod schema;
 pub mod users;
 
@@ -200,6 +202,17 @@ async fn call(
         "findUser" => users::find_user(core, &actor, view).await,
         "manageUser" => users::manage_user(core, &actor, view).await,
         "systemInfo" => users::system_info(core, &actor).await,
+        "addPhone" => phones::add_phone(core, &actor, view).await,
+        "findPhone" => phones::find_phone(core, &actor, view).await,
+        "managePhone" => phones::manage_phone(core, &actor, view).await,
+        "addCallGroup" => features::add_call_group(core, &actor, view).await,
+        "getCallGroups" => features::get_call_groups(core, &actor).await,
+        "manageCallGroup" => features::manage_call_group(core, &actor, view).await,
+        "addParkOrbit" => features::add_park_orbit(core, &actor, view).await,
+        "getParkOrbits" => features::get_park_orbits(core, &actor).await,
+        "addPermission" => features::add_permission(core, &actor, view).await,
+        "findPermission" => features::find_permission(core, &actor, view).await,
+        "managePermission" => features::manage_permission(core, &actor, view).await,
         other => Err(Fault::server(format!("operation {other} has no handler"))),
     }?;
     let expected = op.output.as_deref();
