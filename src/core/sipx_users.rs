@@ -722,15 +722,13 @@ mod tests {
         );
         let user = NewSipxUser {
             user_name: "ok".into(),
-            pin: "1".into(),
-            permissions: vec!["FlyToTheMoon".into()],
             ..NewSipxUser::default()
         };
         assert!(
             check_new_user(&user)
                 .unwrap_err()
                 .to_string()
-                .contains("FlyToTheMoon")
+                .contains("pin")
         );
         let edit = [UserEdit {
             property: "colour".into(),
