@@ -33,13 +33,26 @@ fn soap(app: &TestApp, port: &str, body: &str) -> Reply {
 }
 
 fn raw(app: &TestApp, port: &str, envelope: &str) -> Reply {
+    raw_as(app, ("root", ROOT_PASSWORD), port, envelope)
+}
+
+fn soap_as(app: &TestApp, login: (&str, &str), port: &str, body: &str) -> Reply {
+    raw_as(
+        app,
+        login,
+        port,
+        &format!(r#"<s:Envelope xmlns:s="{SOAP_ENV}"><s:Body>{body}</s:Body></s:Envelope>"#),
+    )
+}
+
+fn raw_as(app: &TestApp, (login, password): (&str, &str), port: &str, envelope: &str) -> Reply {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::write(&data, envelope).unwrap();
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "--cacert"])
         .arg(app.ca_file())
-        .args(["-u", &format!("root:{ROOT_PASSWORD}")])
+        .args(["-u", &format!("{login}:{password}")])
         .args([
             "-H",
             "Content-Type: text/xml; charset=utf-8",
@@ -201,6 +214,66 @@ fn a_soap_user_is_a_c5_subscriber_and_an_xmlrpc_account() {
         !log.contains("s1p") && !log.contains("1234"),
         "secrets masked: {log}"
     );
+}
+
+#[test]
+fn a_reseller_admin_sees_and_changes_only_its_own_users() {
+    let app = TestApp::spawn();
+    assert_eq!(
+        soap(&app, "UserService", &add_user("rootuser", "")).status,
+        200
+    );
+    let reseller = crate::c5::create(
+        &app,
+        "resellers",
+        &serde_json::json!({"name": "soap-reseller", "status": "active"}),
+    );
+    crate::c5::create(
+        &app,
+        "admins",
+        &serde_json::json!({"login": "soap-admin", "password": "soap-pw", "reseller_id": reseller}),
+    );
+    let admin = ("soap-admin", "soap-pw");
+    let r = soap_as(
+        &app,
+        admin,
+        "UserService",
+        &add_user("reselleruser", "<c:groups>team</c:groups>"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let all = format!(r#"<FindUser xmlns="{NS}"><search/></FindUser>"#);
+    let seen = soap_as(&app, admin, "UserService", &all).body;
+    assert!(
+        seen.contains("reselleruser") && !seen.contains("rootuser"),
+        "{seen}"
+    );
+    let by_root = soap(&app, "UserService", &all).body;
+    assert!(
+        by_root.contains("reselleruser") && by_root.contains("rootuser"),
+        "{by_root}"
+    );
+    // Root's user is "not found" for the reseller's admin, and stays as it was.
+    let delete = format!(
+        r#"<ManageUser xmlns="{NS}"><search><byUserName>rootuser</byUserName></search><deleteUser>true</deleteUser></ManageUser>"#
+    );
+    let (code, message) = fault(&soap_as(&app, admin, "UserService", &delete));
+    assert_eq!(code, "soap:Client");
+    assert!(message.contains("not found"), "{message}");
+    assert!(
+        soap(&app, "UserService", &find_by_name("rootuser"))
+            .body
+            .contains("rootuser")
+    );
+    // The C5 view agrees: the reseller's user is below the reseller.
+    let sub = api(
+        &app,
+        Some(admin),
+        "GET",
+        "/api/subscribers/?username=reselleruser",
+        &[],
+        None,
+    );
+    assert_eq!(sub.json()["total_count"], 1, "{}", sub.body);
 }
 
 /// A minimal reader of the WSDL's schema: complex type → declared children (name → type).
