@@ -73,7 +73,7 @@ fn raw_as(app: &TestApp, (login, password): (&str, &str), port: &str, envelope: 
 
 fn add_user(name: &str, extra: &str) -> String {
     format!(
-        r#"<c:AddUser xmlns:c="{NS}"><c:user><c:userName>{name}</c:userName>{extra}</c:user><c:pin>1234</c:pin></c:AddUser>"#
+        r#"<c:AddUser xmlns:c="{NS}"><c:user><c:userName>{name}</c:userName>{extra}</c:user><c:pin>Pin-Secret-9</c:pin></c:AddUser>"#
     )
 }
 
@@ -139,7 +139,7 @@ fn soap_lite_adds_finds_and_manages_users() {
 fn a_soap_user_is_a_c5_subscriber_and_an_xmlrpc_account() {
     let app = TestApp::spawn();
     let extra = "<c:lastName>Shared</c:lastName><c:firstName>Sam</c:firstName>\
-                 <c:sipPassword>s1p</c:sipPassword><c:aliases>4242</c:aliases>";
+                 <c:sipPassword>Sip-Secret-7</c:sipPassword><c:aliases>4242</c:aliases>";
     let r = soap(&app, "UserService", &add_user("samshared", extra));
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("<soap:Body></soap:Body>") || r.body.contains("<soap:Body/>"));
@@ -159,7 +159,10 @@ fn a_soap_user_is_a_c5_subscriber_and_an_xmlrpc_account() {
     assert_eq!(doc["total_count"], 1, "{doc}");
     let id = sub["id"].as_i64().unwrap();
     assert_eq!(sub["username"], "samshared");
-    assert!(!list.body.contains("s1p"), "the SIP password never shows");
+    assert!(
+        !list.body.contains("Sip-Secret-7"),
+        "the SIP password never shows"
+    );
 
     let (status, body) = curl_post(
         &app.xmlrpc_https(),
@@ -209,9 +212,12 @@ fn a_soap_user_is_a_c5_subscriber_and_an_xmlrpc_account() {
 
     let out = app.cli(&["audit", "tail", "-n", "20"]);
     let log = String::from_utf8_lossy(&out.stdout);
-    assert!(log.contains("UserService.addUser"), "{log}");
     assert!(
-        !log.contains("s1p") && !log.contains("1234"),
+        log.contains("UserService.addUser") && log.contains("***"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Sip-Secret-7") && !log.contains("Pin-Secret-9"),
         "secrets masked: {log}"
     );
 }
