@@ -134,10 +134,27 @@ impl Authenticator {
                 .await;
             return AuthOutcome::Challenge { stale: false };
         };
+        self.check_self_care_password(meta, dialect, "basic", rules, user, password)
+            .await
+    }
+
+    /// Checks a user name and password given in clear (Basic over TLS, an LDAP simple bind):
+    /// digests of equal length are compared, so the time taken says nothing of the secret.
+    pub async fn check_self_care_password(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        auth_method: &'static str,
+        rules: &SelfCareRules,
+        user: &str,
+        password: &str,
+    ) -> AuthOutcome {
+        if let Some(retry_after_secs) = self.failures.blocked(meta.peer, self.core.now()) {
+            return AuthOutcome::Throttled { retry_after_secs };
+        }
         let Ok(account) = self.lookup(rules, user).await else {
             return AuthOutcome::Challenge { stale: false };
         };
-        // Compare digests of equal length, so the comparison's time says nothing of the secret.
         let digest_of = |s: &str| digest::ha1(Algorithm::Sha256, user, &rules.realm, s);
         let given = digest_of(password);
         let matches = account
@@ -148,7 +165,7 @@ impl Authenticator {
             self.gate(
                 meta,
                 dialect,
-                "basic",
+                auth_method,
                 &account.address(),
                 account.principal(),
             )

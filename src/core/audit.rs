@@ -45,6 +45,13 @@ pub enum Event {
     ForwardingRead = 2104,
     PreferencesChanged = 2200,
     PreferencesRead = 2204,
+    /// A refused address-book search (successful searches are reads and write no row).
+    AddressBookSearched = 2604,
+    JournalEntriesPut = 2700,
+    JournalEntriesDeleted = 2702,
+    /// The oldest entries of a full journal, dropped to make room.
+    JournalEntriesDropped = 2703,
+    JournalRead = 2704,
     /// sipXconfig SOAP: `addUser`, `manageUser`, and reads of users and the system domain.
     SipxUserCreated = 3200,
     SipxUsersManaged = 3201,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod address_book;
 pub mod admin;
 pub mod attrs;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod customers;
 pub mod error;
 pub mod forwarding;
 pub mod gates;
+pub mod journal;
 pub mod logins;
 pub mod maintenance;
 pub mod passwords;
@@ -57,6 +59,8 @@ pub struct Core {
     clock: SharedClock,
     realm: String,
     logins: Arc<logins::LoginCache>,
+    address_books: Arc<address_book::AddressBooks>,
+    journal_capacity: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Core {
@@ -67,6 +71,8 @@ impl Core {
             clock,
             realm,
             logins: Arc::default(),
+            address_books: Arc::default(),
+            journal_capacity: Arc::new(journal::DEFAULT_CAPACITY.into()),
         }
     }
 

@@ -7,6 +7,7 @@
 //! [`Conn`] (read) or [`WriteTx`] (write) handles.
 
 pub mod accounts;
+pub mod address_book;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
@@ -17,6 +18,7 @@ pub mod customer_tree;
 pub mod customers;
 pub mod fields;
 pub mod forwarding;
+pub mod journal;
 pub mod lock;
 pub mod logins;
 pub mod park_orbits;
@@ -121,6 +123,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
         M::up(include_str!("migrations/0005_self_care.sql")),
+        M::up(include_str!("migrations/0009_address_book.sql")),
+        M::up(include_str!("migrations/0010_journal.sql")),
         M::up(include_str!("migrations/0007_sipx_soap.sql")),
     ])
 }

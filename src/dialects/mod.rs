@@ -1,5 +1,6 @@
 //! Wire dialects: thin translations between a wire format and the core.
 
 pub mod c5;
+pub mod ldap;
 pub mod sipx_soap;
 pub mod xmlrpc;

@@ -2,6 +2,7 @@
 //! connection's task, under a timeout), the route table and the middleware layers.
 
 pub mod healthcheck;
+pub mod ldap;
 pub mod pages;
 pub mod pki;
 pub mod tls;
@@ -41,7 +42,7 @@ use crate::db::Db;
 use crate::dialects::{c5, sipx_soap, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight.
@@ -242,7 +243,25 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         client_ca,
         tls_not_after,
     });
-    let app = router(state, &config);
+    state
+        .core
+        .allow_anonymous_address_book(config.ldap_anonymous);
+    let app = router(state.clone(), &config);
+
+    // The address book's listeners first, so their lines come before the HTTPS line.
+    let mut ldap_listeners = Vec::new();
+    for (addr, mode, scheme) in [
+        (config.ldaps_listen, ldap::Mode::Ldaps, "ldaps"),
+        (config.ldap_listen, ldap::Mode::StartTls, "ldap (StartTLS)"),
+    ] {
+        if let Some(addr) = addr {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!("switchyard: address book on {scheme}://{}", l.local_addr()?);
+            ldap_listeners.push((l, mode));
+        }
+    }
 
     let https = TcpListener::bind(config.listen)
         .await
@@ -261,15 +280,25 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
 
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut loops = Vec::new();
+    for (listener, mode) in ldap_listeners {
+        loops.push(tokio::spawn(ldap::accept_loop(
+            listener,
+            mode,
+            acceptor.clone(),
+            state.clone(),
+            stop_rx.clone(),
+        )));
+    }
     let permits = Arc::new(Semaphore::new(config.max_connections));
-    let mut loops = vec![tokio::spawn(accept_loop(
+    loops.push(tokio::spawn(accept_loop(
         https,
         Some(acceptor),
         app.clone(),
         graceful.clone(),
         permits.clone(),
         stop_rx.clone(),
-    ))];
+    )));
     if let Some(http) = http {
         loops.push(tokio::spawn(accept_loop(
             http,

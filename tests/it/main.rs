@@ -13,6 +13,7 @@ mod cli;
 mod client_cert;
 mod clients;
 mod common;
+mod ldap;
 mod packaging;
 mod server;
 mod sipx_soap;
