@@ -19,8 +19,10 @@
 //!   three destinations (a number, a second number, `voicebox`; timeouts 10, 20, 30) and one time
 //!   entry (`hour` 8-18, `wday` 2-6). The first number carries the call number, so every PUT
 //!   changes the stored forwarding.
+//! - `sipx-find-user`: SOAP `findUser` by `--user-name` at `/sipxconfig/services/UserService`
+//!   (expects 200 and a `userName` in the answer).
 //!
-//! The C5 modes authenticate with `--auth basic` (default: preemptive
+//! The C5 and SOAP modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
 //! the realm sends it) or `--auth digest` (as below, for GET or POST). `--total N` stops the whole
 //! run after N calls across all connections (for seeding an exact number of rows).
@@ -73,6 +75,7 @@ enum Mode {
     C5Page,
     C5CfGet,
     C5CfPut,
+    SipxFindUser,
 }
 
 impl Mode {
@@ -87,13 +90,20 @@ impl Mode {
             Self::C5Page => "c5-page",
             Self::C5CfGet => "c5-cf-get",
             Self::C5CfPut => "c5-cf-put",
+            Self::SipxFindUser => "sipx-find-user",
         }
     }
 
+    /// Modes that authenticate as `--auth` says (C5 and SOAP).
     fn is_c5(self) -> bool {
         matches!(
             self,
-            Self::C5Get | Self::C5Create | Self::C5Page | Self::C5CfGet | Self::C5CfPut
+            Self::C5Get
+                | Self::C5Create
+                | Self::C5Page
+                | Self::C5CfGet
+                | Self::C5CfPut
+                | Self::SipxFindUser
         )
     }
 
@@ -194,6 +204,9 @@ struct Args {
     /// The customer c5-create makes subscribers under.
     #[arg(long, default_value_t = 1)]
     customer: i64,
+    /// The user sipx-find-user looks for.
+    #[arg(long, default_value = "benchuser")]
+    user_name: String,
     /// The domain (name) of the subscribers c5-create makes.
     #[arg(long, default_value = "bench.example.com")]
     domain: String,
@@ -615,6 +628,13 @@ impl Bodies {
                     [("i_account".to_string(), Value::Int(args.account))].into(),
                 )],
             )),
+            Mode::SipxFindUser => Bytes::from(format!(
+                "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+                 <soap:Body><c:FindUser xmlns:c=\"http://www.sipfoundry.org/2007/08/21/ConfigService\">\
+                 <c:search><c:byUserName>{}</c:byUserName></c:search></c:FindUser>\
+                 </soap:Body></soap:Envelope>",
+                args.user_name
+            )),
             _ => Bytes::new(),
         };
         Self {
@@ -630,9 +650,12 @@ impl Bodies {
     /// The body of connection `conn`'s call `seq`, the run's call number `n`.
     fn next(&self, conn: usize, seq: u64, n: u64) -> Bytes {
         match self.mode {
-            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page | Mode::C5CfGet => {
-                self.fixed.clone()
-            }
+            Mode::Hello
+            | Mode::GetAccount
+            | Mode::C5Get
+            | Mode::C5Page
+            | Mode::C5CfGet
+            | Mode::SipxFindUser => self.fixed.clone(),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -732,7 +755,7 @@ async fn exchange(
         .method(plan.args.mode.method())
         .uri(plan.path.as_str())
         .header(HOST, plan.target.authority.clone());
-    if plan.args.mode.is_xmlrpc() {
+    if plan.args.mode.is_xmlrpc() || plan.args.mode == Mode::SipxFindUser {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -768,6 +791,10 @@ fn is_fault(body: &[u8]) -> bool {
     body[..body.len().min(256)]
         .windows(b"<fault>".len())
         .any(|w| w == b"<fault>")
+}
+
+fn contains(body: &[u8], needle: &[u8]) -> bool {
+    body.windows(needle.len()).any(|w| w == needle)
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -859,6 +886,8 @@ async fn call(
             ));
         } else if mode.is_xmlrpc() && is_fault(&reply) {
             tally.error(format!("XML-RPC fault: {}", snippet(&reply)));
+        } else if mode == Mode::SipxFindUser && !contains(&reply, b"userName>") {
+            tally.error(format!("findUser found nobody: {}", snippet(&reply)));
         } else {
             tally.ok += 1;
             if tally.first_created.is_none() {
@@ -1008,6 +1037,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Create => "/api/subscribers/".to_string(),
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
+        Mode::SipxFindUser => "/sipxconfig/services/UserService".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {

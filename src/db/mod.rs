@@ -11,6 +11,7 @@ pub mod address_book;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
+pub mod call_groups;
 pub mod client_certs;
 pub mod contacts;
 pub mod customer_tree;
@@ -20,6 +21,8 @@ pub mod forwarding;
 pub mod journal;
 pub mod lock;
 pub mod logins;
+pub mod park_orbits;
+pub mod phones;
 pub mod preferences;
 pub mod records;
 pub mod reference;
@@ -27,6 +30,8 @@ pub mod resources;
 pub mod self_care;
 pub mod sessions;
 pub mod settings;
+pub mod sipx_permissions;
+pub mod sipx_users;
 pub mod trusted_hosts;
 
 use std::ops::Deref;
@@ -120,6 +125,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0005_self_care.sql")),
         M::up(include_str!("migrations/0009_address_book.sql")),
         M::up(include_str!("migrations/0010_journal.sql")),
+        M::up(include_str!("migrations/0007_sipx_soap.sql")),
     ])
 }
 

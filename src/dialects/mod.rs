@@ -2,4 +2,5 @@
 
 pub mod c5;
 pub mod ldap;
+pub mod sipx_soap;
 pub mod xmlrpc;

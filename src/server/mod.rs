@@ -39,7 +39,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
 use crate::db::Db;
-use crate::dialects::{c5, xmlrpc};
+use crate::dialects::{c5, sipx_soap, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,6 +82,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api", any(c5::endpoint))
         .route("/api/", any(c5::endpoint))
         .route("/api/{*rest}", any(c5::endpoint))
+        .route("/sipxconfig/services/{port}", any(sipx_soap::endpoint))
         .merge(crate::admin::routes())
         .fallback(not_found)
         .with_state(state)
