@@ -102,6 +102,17 @@ pub fn may_manage_customers(p: &Principal, op: Op) -> CoreResult<()> {
     }
 }
 
+/// Whether the principal may act on the subscriber `subscriber_id` of the customer at
+/// `customer_path`: trusted hosts, the operator, a login at or above that customer, or the
+/// subscriber itself.
+pub fn sees_subscriber(p: &Principal, subscriber_id: i64, customer_path: &str) -> CoreResult<()> {
+    if sees_account(p, subscriber_id, customer_path) {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfScope(format!("subscriber {subscriber_id}")))
+    }
+}
+
 /// The customer a call acts under when it names none: a login's own customer. Trusted and local
 /// callers have no customer of their own and must name one with `param`.
 pub fn default_customer(p: &Principal, param: &str) -> CoreResult<i64> {

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
+pub mod call_sequence;
 pub mod client_certs;
 pub mod contacts;
 pub mod customer_tree;
@@ -19,6 +20,7 @@ pub mod forwarding;
 pub mod lock;
 pub mod logins;
 pub mod preferences;
+pub mod private_keys;
 pub mod records;
 pub mod reference;
 pub mod resources;
@@ -114,6 +116,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
+        M::up(include_str!("migrations/0006_sipx.sql")),
     ])
 }
 

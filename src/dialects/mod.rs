@@ -1,4 +1,5 @@
 //! Wire dialects: thin translations between a wire format and the core.
 
 pub mod c5;
+pub mod sipx;
 pub mod xmlrpc;
