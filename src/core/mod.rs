@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth_rules;
 pub mod call_sequence;
 pub mod client_certs;
+pub mod contact_information;
 pub mod customers;
 pub mod error;
 pub mod forwarding;

@@ -12,6 +12,7 @@ pub mod auth_rules;
 pub mod backup;
 pub mod call_sequence;
 pub mod client_certs;
+pub mod contact_information;
 pub mod contacts;
 pub mod customer_tree;
 pub mod customers;

@@ -6,6 +6,7 @@
 //! decision, no audit write here.
 
 mod auth;
+mod contact;
 mod forward;
 pub mod repr;
 
@@ -227,6 +228,9 @@ async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
         ["callfwd"] if get => forward::get_callfwd(mine).await,
         ["callfwd"] if put => forward::put_callfwd(mine).await,
         ["callfwd"] => method_not_allowed("GET, PUT"),
+        ["contact-information"] if get => contact::get(mine).await,
+        ["contact-information"] if put => contact::put(mine).await,
+        ["contact-information"] => method_not_allowed("GET, PUT"),
         _ => Err(Refusal::not_found(&format!(
             "resource my/{}",
             rest.join("/")
