@@ -22,6 +22,7 @@ pub mod preferences;
 pub mod private_keys;
 pub mod records;
 pub mod resources;
+pub mod self_care;
 pub mod sessions;
 pub mod trusted_hosts;
 
@@ -231,4 +232,4 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

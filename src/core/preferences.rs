@@ -9,7 +9,6 @@ use serde_json::{Value as Json, json};
 use super::actor::Actor;
 use super::audit::Event;
 use super::forwarding::reachable_subscriber;
-use super::permissions;
 use super::{Core, CoreError, CoreResult, Done};
 use crate::db;
 
@@ -134,8 +133,7 @@ impl Core {
     pub async fn get_preferences(&self, actor: &Actor, id: i64) -> CoreResult<Preferences> {
         let acting = actor.clone();
         self.query(actor, Event::PreferencesRead, move |conn| {
-            let reach = permissions::reach(&acting.principal)?;
-            reachable_subscriber(conn, &reach, id)?;
+            reachable_subscriber(conn, &acting.principal, id)?;
             Ok(db::preferences::values(conn, &[id])?
                 .into_iter()
                 .map(|(_, name, values)| (name, values))
@@ -195,8 +193,7 @@ impl Core {
             json!({ "resource": "subscriberpreferences", "set": names, "replace": replace })
                 .to_string();
         self.mutate(actor, Event::PreferencesChanged, move |tx, actor, _| {
-            let reach = permissions::reach(&actor.principal)?;
-            reachable_subscriber(tx, &reach, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             db::preferences::replace(tx, id, &values, replace)?;
             Ok(Done {
                 value: unknown,

@@ -27,7 +27,7 @@ impl KeyHolder {
     /// The subscriber acting on itself.
     pub fn principal(&self) -> Principal {
         Principal::Login(LoginPrincipal {
-            login_id: 0, // FOUNDATION: None once LoginPrincipal.login_id is Option
+            login_id: None,
             login: self.login.clone(),
             scope: Scope::Subscriber {
                 id: self.subscriber_id,

@@ -25,6 +25,7 @@ pub mod private_keys;
 pub mod records;
 pub mod reference;
 pub mod resources;
+pub mod self_care;
 pub mod sessions;
 pub mod settings;
 pub mod trusted_hosts;
@@ -117,6 +118,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
+        M::up(include_str!("migrations/0005_self_care.sql")),
         M::up(include_str!("migrations/0006_sipx.sql")),
     ])
 }

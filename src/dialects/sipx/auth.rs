@@ -5,8 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{DIALECT, Refusal};
+use crate::auth::self_care::SelfCareRules;
 use crate::auth::{AuthOutcome, RequestMeta};
 use crate::core::actor::{Actor, LoginPrincipal, Principal, Scope};
+use crate::core::self_care::SelfCareSecret;
 use crate::server::AppState;
 
 /// The `auth_method` of requests authenticated by a private user key.
@@ -157,13 +159,23 @@ pub async fn admin(state: &AppState, meta: &RequestMeta) -> Result<Actor, Respon
     }
 }
 
-// FOUNDATION: the two functions below become calls of `Authenticator::authenticate_self_care`
-// (with `SelfCareSecret::PortalPin` and the configured realm) and
-// `Authenticator::self_care_challenges` once "Self-care authentication" lands on main.
-async fn self_care(_state: &AppState, _meta: &RequestMeta) -> AuthOutcome {
-    AuthOutcome::Challenge { stale: false }
+/// How sipXconfig subscribers authenticate: their portal PIN, in the configured realm.
+fn rules(state: &AppState) -> SelfCareRules {
+    SelfCareRules {
+        realm: state.core.realm().to_string(),
+        default_domain: None,
+        secret: SelfCareSecret::PortalPin,
+        basic_over_tls: true,
+    }
+}
+
+async fn self_care(state: &AppState, meta: &RequestMeta) -> AuthOutcome {
+    state
+        .auth
+        .authenticate_self_care(meta, DIALECT, &rules(state))
+        .await
 }
 
 fn self_care_challenges(state: &AppState, stale: bool) -> Vec<String> {
-    state.auth.challenges(stale)
+    state.auth.self_care_challenges(state.core.realm(), stale)
 }
