@@ -43,6 +43,9 @@ enum Command {
     /// Issue client certificates from switchyard's own CA.
     #[command(subcommand)]
     ClientCert(ClientCertCommand),
+    /// Manage subscribers' sipXconfig credentials.
+    #[command(subcommand)]
+    Subscriber(SubscriberCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
     /// Copy the database to a file, consistently, while the server runs.
@@ -96,6 +99,19 @@ enum TrustedHostsCommand {
     /// Stop trusting a network.
     Remove {
         network: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubscriberCommand {
+    /// Set a subscriber's user-portal PIN (what sipXconfig's /my/... routes take as password).
+    PortalPin {
+        /// The subscriber's id (as in /api/subscribers/{id}).
+        id: i64,
+        /// The new PIN: 4 to 64 printable characters.
+        pin: String,
         #[command(flatten)]
         settings: Settings,
     },
@@ -171,6 +187,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::Subscriber(SubscriberCommand::PortalPin { id, pin, settings }) => {
+            let core = core_for(settings, config_file)?;
+            core.set_portal_pin(&Actor::operator("subscriber portal-pin"), id, pin)
+                .await?;
+            println!("switchyard: portal PIN of subscriber {id} set");
+            Ok(())
+        }
         Command::ClientCert(ClientCertCommand::Issue {
             login,
             out,

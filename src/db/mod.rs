@@ -14,6 +14,7 @@ pub mod call_sequence;
 pub mod client_certs;
 pub mod contact_information;
 pub mod contacts;
+pub mod credentials;
 pub mod customer_tree;
 pub mod customers;
 pub mod fields;

@@ -102,7 +102,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = request.uri().path(),
+                        // sipXconfig puts new PINs and private keys in paths.
+                        path = %sipx::redacted(request.uri().path()),
                         peer = %peer,
                     )
                 })

@@ -7,6 +7,7 @@
 
 mod auth;
 mod contact;
+mod credentials;
 mod forward;
 pub mod repr;
 
@@ -163,6 +164,25 @@ fn segments(path: &str) -> Result<Vec<String>, Refusal> {
         .collect()
 }
 
+/// Routes whose last segment is a secret (a new PIN or password).
+const SECRET_ROUTES: [&str; 2] = ["voicemail/pin/", "portal/password/"];
+
+/// A path as it may be logged or audited: secrets in it (a new PIN in the path, a private user
+/// key) replaced by `***`.
+pub fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = std::borrow::Cow::Borrowed(path);
+    if let Some(at) = path.find("/private/").map(|i| i + "/private/".len()) {
+        let end = path[at..].find('/').map_or(path.len(), |i| at + i);
+        out = std::borrow::Cow::Owned(format!("{}***{}", &path[..at], &path[end..]));
+    }
+    for route in SECRET_ROUTES {
+        if let Some(at) = out.find(route).map(|i| i + route.len()) {
+            out = std::borrow::Cow::Owned(format!("{}***", &out[..at]));
+        }
+    }
+    out
+}
+
 pub async fn endpoint(
     State(state): State<Arc<AppState>>,
     Extension(conn): Extension<ConnInfo>,
@@ -205,7 +225,7 @@ async fn route(
         _ => return Err(Refusal::not_found(&format!("resource {}", uri.path()))),
     };
     let mut actor = who.actor;
-    actor.method = format!("{method} {}", rest.join("/"));
+    actor.method = format!("{method} {}", redacted(&rest.join("/")));
     let mine = Mine {
         state,
         actor,
@@ -216,6 +236,26 @@ async fn route(
         body,
     };
     my_route(&mine, &rest).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_in_paths_are_redacted() {
+        assert_eq!(
+            super::redacted("/sipxconfig/rest/my/portal/password/s3cret"),
+            "/sipxconfig/rest/my/portal/password/***"
+        );
+        assert_eq!(super::redacted("voicemail/pin/1234"), "voicemail/pin/***");
+        assert_eq!(
+            super::redacted("/sipxconfig/rest/private/0123abcd/voicemail/pin/1"),
+            "/sipxconfig/rest/private/***/voicemail/pin/***"
+        );
+        assert_eq!(
+            super::redacted("/sipxconfig/rest/my/forward"),
+            "/sipxconfig/rest/my/forward"
+        );
+    }
 }
 
 async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
@@ -231,6 +271,11 @@ async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
         ["contact-information"] if get => contact::get(mine).await,
         ["contact-information"] if put => contact::put(mine).await,
         ["contact-information"] => method_not_allowed("GET, PUT"),
+        ["voicemail", "pin", pin] if put => credentials::put_voicemail_pin(mine, pin).await,
+        ["portal", "password", pw] if put => credentials::put_portal_password(mine, pw).await,
+        ["voicemail", "pin", _] | ["portal", "password", _] => method_not_allowed("PUT"),
+        ["logindetails"] if get => credentials::get_login_details(mine).await,
+        ["logindetails"] => method_not_allowed("GET"),
         _ => Err(Refusal::not_found(&format!(
             "resource my/{}",
             rest.join("/")

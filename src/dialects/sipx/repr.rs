@@ -201,7 +201,7 @@ fn write_json(out: &mut String, item: &Item) {
 
 /// Escapes text for XML content.
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(text)
+    quick_xml::escape::partial_escape(text)
 }
 
 fn write_xml(out: &mut String, name: &str, item: &Item, depth: usize) {
