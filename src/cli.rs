@@ -46,6 +46,9 @@ enum Command {
     /// Manage subscribers' sipXconfig credentials.
     #[command(subcommand)]
     Subscriber(SubscriberCommand),
+    /// Manage sipXconfig's shared phonebooks.
+    #[command(subcommand)]
+    Phonebook(PhonebookCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
     /// Copy the database to a file, consistently, while the server runs.
@@ -99,6 +102,18 @@ enum TrustedHostsCommand {
     /// Stop trusting a network.
     Remove {
         network: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PhonebookCommand {
+    /// Create the shared phonebook NAME from a CSV file ("First name","Last name","Number"),
+    /// or replace all its entries.
+    Import {
+        name: String,
+        file: PathBuf,
         #[command(flatten)]
         settings: Settings,
     },
@@ -187,6 +202,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::Phonebook(PhonebookCommand::Import {
+            name,
+            file,
+            settings,
+        }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let entries = crate::dialects::sipx::phonebook_csv::read(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let core = core_for(settings, config_file)?;
+            let count = core
+                .import_phonebook(&Actor::operator("phonebook import"), name.clone(), entries)
+                .await?;
+            println!("switchyard: phonebook '{name}' now holds {count} entries");
+            Ok(())
+        }
         Command::Subscriber(SubscriberCommand::PortalPin { id, pin, settings }) => {
             let core = core_for(settings, config_file)?;
             core.set_portal_pin(&Actor::operator("subscriber portal-pin"), id, pin)

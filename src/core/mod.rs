@@ -19,6 +19,7 @@ pub mod logins;
 pub mod maintenance;
 pub mod passwords;
 pub mod permissions;
+pub mod phonebooks;
 pub mod preferences;
 pub mod private_keys;
 pub mod records;

@@ -21,6 +21,7 @@ pub mod fields;
 pub mod forwarding;
 pub mod lock;
 pub mod logins;
+pub mod phonebooks;
 pub mod preferences;
 pub mod private_keys;
 pub mod records;

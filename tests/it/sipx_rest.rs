@@ -666,3 +666,124 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     let value: Value = rest(&app, me, "GET", "my/forward", &[JSON_ACCEPT], None).json();
     assert_eq!(value["call-sequence"]["expiration"], 25);
 }
+
+/// Imports `csv` as the shared phonebook `name` with the operator's command line.
+fn import(app: &TestApp, name: &str, csv: &str) -> std::process::Output {
+    let file = app.data_dir().join(format!("{name}.csv"));
+    std::fs::write(&file, csv).unwrap();
+    app.cli(&["phonebook", "import", name, file.to_str().unwrap()])
+}
+
+#[test]
+fn phonebooks_from_the_cli_in_sipx_csv_xml_and_the_subscribers_view() {
+    let app = TestApp::spawn();
+    subscriber(&app, "sxpb", "gina");
+    let out = import(&app, "sales", &golden("phonebook-sales.csv"));
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 entries"));
+
+    // The seed's recipe: plain curl (no Accept) gets CSV.
+    let url = format!("{}/sipxconfig/rest/phonebook/sales", app.https);
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "--insecure",
+        "--basic",
+        "-u",
+        &format!("root:{}", common::ROOT_PASSWORD),
+    ])
+    .arg(&url);
+    let (code, body, err) = common::run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(body, golden("phonebook-sales.csv"));
+    let r = rest(&app, ROOT, "GET", "phonebook/sales", &[XML], None);
+    assert_eq!(r.body, golden("phonebook-sales.xml"));
+    let r = rest(&app, ROOT, "GET", "phonebook", &[], None);
+    assert!(r.body.contains("<phonebook name=\"sales\"/>"), "{}", r.body);
+    assert_eq!(
+        rest(&app, ROOT, "GET", "phonebook/nope", &[], None).status,
+        404
+    );
+
+    // The subscriber's view with its own entry, paged, as JSON.
+    let me = Some(("gina", PIN));
+    let entry = r#"{"entry":{"first-name":"Zoe","last-name":"Private","number":"5550","contact-information":{"emailAddress":"zoe@example.com","shoeSize":"44"}}}"#;
+    let r = rest(&app, me, "POST", "my/phonebook", &[JSON_BODY], Some(entry));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = rest(
+        &app,
+        me,
+        "GET",
+        "my/pagedphonebook?start=0",
+        &[JSON_ACCEPT],
+        None,
+    );
+    assert_eq!(r.body, golden("pagedphonebook.json"));
+    let r = rest(
+        &app,
+        me,
+        "GET",
+        "my/pagedphonebook?start=5&end=2",
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = rest(&app, me, "GET", "my/search/phonebook", &[], None);
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // A bad file is refused with its line, and changes nothing; re-import replaces.
+    let out = import(
+        &app,
+        "sales",
+        "\"A\",\"B\",\"1\"\n\"only two\",\"fields\"\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{out:?}"
+    );
+    let out = import(&app, "sales", "\"A\",\"B\",\"\"\n");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("number"),
+        "{out:?}"
+    );
+    let r = rest(&app, ROOT, "GET", "phonebook/sales", &[], None);
+    assert_eq!(r.body, golden("phonebook-sales.csv"));
+    let out = import(&app, "sales", "Carol,Third,1003\n");
+    assert!(out.status.success(), "{out:?}");
+    let r = rest(&app, ROOT, "GET", "phonebook/sales", &[], None);
+    assert_eq!(
+        r.body,
+        "\"First name\",\"Last name\",\"Number\"\n\"Carol\",\"Third\",\"1003\"\n"
+    );
+    let out = app.cli(&["audit", "tail", "-n", "40"]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("phonebook import phonebook:sales"), "{log}");
+}
+
+#[test]
+fn python_requests_phonebooks() {
+    let app = TestApp::spawn();
+    subscriber(&app, "sxpy", "hank");
+    let out = import(&app, "sales", &golden("phonebook-sales.csv"));
+    assert!(out.status.success(), "{out:?}");
+    crate::clients::run_client(
+        &app,
+        "python3",
+        &["tests/clients/sipx_requests.py", "phonebooks", "hank", PIN],
+        "ok phonebooks",
+    );
+}
+
+#[test]
+fn python_requests_forward_with_digest() {
+    let app = TestApp::spawn();
+    subscriber(&app, "sxpyf", "ivy");
+    crate::clients::run_client(
+        &app,
+        "python3",
+        &["tests/clients/sipx_requests.py", "forward", "ivy", PIN],
+        "ok forward",
+    );
+}

@@ -9,6 +9,8 @@ mod auth;
 mod contact;
 mod credentials;
 mod forward;
+mod phonebook;
+pub mod phonebook_csv;
 pub mod repr;
 
 use std::sync::Arc;
@@ -222,6 +224,9 @@ async fn route(
             Ok(who) => (who, rest.to_vec()),
             Err(response) => return Ok(response),
         },
+        ["phonebook", rest @ ..] if rest.len() <= 1 => {
+            return admin_route(state, meta, method, headers, rest.first().copied()).await;
+        }
         _ => return Err(Refusal::not_found(&format!("resource {}", uri.path()))),
     };
     let mut actor = who.actor;
@@ -236,6 +241,31 @@ async fn route(
         body,
     };
     my_route(&mine, &rest).await
+}
+
+/// The admin routes: `phonebook` and `phonebook/{name}`, GET only.
+async fn admin_route(
+    state: &AppState,
+    meta: &RequestMeta,
+    method: &Method,
+    headers: &HeaderMap,
+    name: Option<&str>,
+) -> Answer {
+    let mut actor = match auth::admin(state, meta).await {
+        Ok(actor) => actor,
+        Err(response) => return Ok(response),
+    };
+    actor.method = format!(
+        "{method} phonebook{}",
+        name.map(|n| format!("/{n}")).unwrap_or_default()
+    );
+    if *method != Method::GET && *method != Method::HEAD {
+        return method_not_allowed("GET");
+    }
+    match name {
+        None => phonebook::list(state, &actor, headers).await,
+        Some(name) => phonebook::get_shared(state, &actor, headers, name).await,
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +306,21 @@ async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
         ["voicemail", "pin", _] | ["portal", "password", _] => method_not_allowed("PUT"),
         ["logindetails"] if get => credentials::get_login_details(mine).await,
         ["logindetails"] => method_not_allowed("GET"),
+        ["phonebook"] if get => phonebook::get_mine(mine, false).await,
+        ["phonebook"] if *mine.method == Method::POST => phonebook::add(mine).await,
+        ["phonebook"] if *mine.method == Method::DELETE => phonebook::delete(mine, None).await,
+        ["phonebook"] => method_not_allowed("GET, POST, DELETE"),
+        ["phonebook", "entry", id] if get => phonebook::get_entry(mine, id).await,
+        ["phonebook", "entry", id] if put || *mine.method == Method::POST => {
+            phonebook::update_entry(mine, id).await
+        }
+        ["phonebook", "entry", id] if *mine.method == Method::DELETE => {
+            phonebook::delete(mine, Some(id)).await
+        }
+        ["phonebook", "entry", _] => method_not_allowed("GET, POST, PUT, DELETE"),
+        ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
+        ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
+        ["pagedphonebook"] | ["search", "phonebook"] => method_not_allowed("GET"),
         _ => Err(Refusal::not_found(&format!(
             "resource my/{}",
             rest.join("/")

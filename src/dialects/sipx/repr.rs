@@ -119,8 +119,9 @@ impl Item {
 pub struct Doc {
     pub root: &'static str,
     pub body: Item,
-    /// Phonebook XML starts with an XML declaration; XStream's does not.
-    pub prolog: bool,
+    /// Phonebook XML is a DOM serializer's: it starts with an XML declaration and writes empty
+    /// text as `<name/>`; XStream's has neither.
+    pub dom_style: bool,
 }
 
 impl Doc {
@@ -128,7 +129,16 @@ impl Doc {
         Self {
             root,
             body,
-            prolog: false,
+            dom_style: false,
+        }
+    }
+
+    /// A document in phonebook (DOM) style.
+    pub fn dom(root: &'static str, body: Item) -> Self {
+        Self {
+            root,
+            body,
+            dom_style: true,
         }
     }
 
@@ -143,10 +153,10 @@ impl Doc {
             }
             Media::Xml | Media::Csv => {
                 let mut out = String::new();
-                if self.prolog {
-                    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+                if self.dom_style {
+                    out.push_str(PROLOG);
                 }
-                write_xml(&mut out, self.root, &self.body, 0);
+                write_xml(&mut out, self.root, &self.body, 0, self.dom_style);
                 out
             }
         }
@@ -204,9 +214,15 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::partial_escape(text)
 }
 
-fn write_xml(out: &mut String, name: &str, item: &Item, depth: usize) {
+/// The declaration phonebook XML starts with.
+pub const PROLOG: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n";
+
+fn write_xml(out: &mut String, name: &str, item: &Item, depth: usize, dom: bool) {
     let indent = "  ".repeat(depth);
     match item {
+        Item::Text(s) if dom && s.is_empty() => {
+            let _ = write!(out, "{indent}<{name}/>");
+        }
         Item::Text(s) => {
             let _ = write!(out, "{indent}<{name}>{}</{name}>", escape(s));
         }
@@ -225,7 +241,7 @@ fn write_xml(out: &mut String, name: &str, item: &Item, depth: usize) {
         Item::Record(fields) => {
             let _ = writeln!(out, "{indent}<{name}>");
             for (k, v) in fields {
-                write_xml(out, k, v, depth + 1);
+                write_xml(out, k, v, depth + 1, dom);
                 out.push('\n');
             }
             let _ = write!(out, "{indent}</{name}>");
@@ -233,7 +249,7 @@ fn write_xml(out: &mut String, name: &str, item: &Item, depth: usize) {
         Item::List { item, items } => {
             let _ = writeln!(out, "{indent}<{name}>");
             for v in items {
-                write_xml(out, item, v, depth + 1);
+                write_xml(out, item, v, depth + 1, dom);
                 out.push('\n');
             }
             let _ = write!(out, "{indent}</{name}>");
