@@ -137,16 +137,13 @@ impl Core {
             return self.refuse(actor, Event::PhonebookImported, e).await;
         }
         self.mutate(actor, Event::PhonebookImported, move |tx, actor, now| {
-            let book = match db::phonebooks::by_name(tx, &name)? {
-                Some(book) => {
-                    permissions::may_manage_phonebook(&actor.principal, Some(&book.owner_path))?;
-                    book.id
-                }
-                None => {
-                    permissions::may_manage_phonebook(&actor.principal, None)?;
-                    let owner = permissions::phonebook_owner(&actor.principal)?;
-                    db::phonebooks::create(tx, &name, owner, now)?
-                }
+            let book = if let Some(book) = db::phonebooks::by_name(tx, &name)? {
+                permissions::may_manage_phonebook(&actor.principal, Some(&book.owner_path))?;
+                book.id
+            } else {
+                permissions::may_manage_phonebook(&actor.principal, None)?;
+                let owner = permissions::phonebook_owner(&actor.principal)?;
+                db::phonebooks::create(tx, &name, owner, now)?
             };
             db::phonebooks::replace_entries(tx, book, &entries, now)?;
             Ok(Done {

@@ -65,12 +65,11 @@ impl Core {
         self.mutate(actor, Event::PrivateKeyIssued, move |tx, actor, _| {
             check_subscriber(tx, actor, subscriber_id)?;
             // Another request may have made one meanwhile: keep that one.
-            let key = match db::private_keys::key_of(tx, subscriber_id)? {
-                Some(existing) => existing,
-                None => {
-                    db::private_keys::insert(tx, subscriber_id, &key)?;
-                    key
-                }
+            let key = if let Some(existing) = db::private_keys::key_of(tx, subscriber_id)? {
+                existing
+            } else {
+                db::private_keys::insert(tx, subscriber_id, &key)?;
+                key
             };
             Ok(Done {
                 value: key,

@@ -21,14 +21,14 @@ pub struct Subscriber {
 }
 
 /// 401 with the challenges a client may answer: Digest, and Basic over TLS.
-fn challenge(state: &AppState, meta: &RequestMeta, stale: bool) -> Response {
+fn challenge(state: &AppState, meta: &RequestMeta, stale_nonce: bool) -> Response {
     let mut response = Refusal::new(
         StatusCode::UNAUTHORIZED,
         "authentication required: the user name or an alias, and the user portal PIN",
     )
     .into_response();
     let headers = response.headers_mut();
-    for value in self_care_challenges(state, stale) {
+    for value in self_care_challenges(state, stale_nonce) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.append(header::WWW_AUTHENTICATE, v);
         }
@@ -176,6 +176,8 @@ async fn self_care(state: &AppState, meta: &RequestMeta) -> AuthOutcome {
         .await
 }
 
-fn self_care_challenges(state: &AppState, stale: bool) -> Vec<String> {
-    state.auth.self_care_challenges(state.core.realm(), stale)
+fn self_care_challenges(state: &AppState, stale_nonce: bool) -> Vec<String> {
+    state
+        .auth
+        .self_care_challenges(state.core.realm(), stale_nonce)
 }

@@ -48,7 +48,7 @@ fn parse_ring(index: usize, value: &Json) -> Result<Ring, String> {
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| at("'number' is required".into()))?;
     let simultaneous = match fields.text("type").map_err(at)?.as_deref().map(str::trim) {
-        None | Some("") | Some(IF_NO_RESPONSE) => false,
+        None | Some("" | IF_NO_RESPONSE) => false,
         Some(AT_THE_SAME_TIME) => true,
         Some(other) => {
             return Err(at(format!(

@@ -139,7 +139,7 @@ impl Mine<'_> {
     }
 }
 
-fn method_not_allowed(allowed: &str) -> Answer {
+fn method_not_allowed(allowed: &str) -> Response {
     let mut response = Refusal::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("method not allowed here; use {allowed}"),
@@ -148,7 +148,7 @@ fn method_not_allowed(allowed: &str) -> Answer {
     if let Ok(v) = HeaderValue::from_str(allowed) {
         response.headers_mut().insert(header::ALLOW, v);
     }
-    Ok(response)
+    response
 }
 
 /// Splits the path below [`PREFIX`] into decoded segments (an empty last segment, from a
@@ -260,11 +260,43 @@ async fn admin_route(
         name.map(|n| format!("/{n}")).unwrap_or_default()
     );
     if *method != Method::GET && *method != Method::HEAD {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     match name {
         None => phonebook::list(state, &actor, headers).await,
         Some(name) => phonebook::get_shared(state, &actor, headers, name).await,
+    }
+}
+
+async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
+    let get = *mine.method == Method::GET || *mine.method == Method::HEAD;
+    let put = *mine.method == Method::PUT;
+    match rest {
+        ["forward"] if get => forward::get_forward(mine).await,
+        ["forward"] if put => forward::put_forward(mine).await,
+        ["callfwd"] if get => forward::get_callfwd(mine).await,
+        ["callfwd"] if put => forward::put_callfwd(mine).await,
+        ["contact-information"] if get => contact::get(mine).await,
+        ["contact-information"] if put => contact::put(mine).await,
+        ["voicemail", "pin", pin] if put => credentials::put_voicemail_pin(mine, pin).await,
+        ["portal", "password", pw] if put => credentials::put_portal_password(mine, pw).await,
+        ["logindetails"] if get => credentials::get_login_details(mine).await,
+        ["phonebook"] if get => phonebook::get_mine(mine, false).await,
+        ["phonebook"] if *mine.method == Method::POST => phonebook::add(mine).await,
+        ["phonebook"] if *mine.method == Method::DELETE => phonebook::delete(mine, None).await,
+        ["phonebook", "entry", id] if get => phonebook::get_entry(mine, id).await,
+        ["phonebook", "entry", id] if put || *mine.method == Method::POST => {
+            phonebook::update_entry(mine, id).await
+        }
+        ["phonebook", "entry", id] if *mine.method == Method::DELETE => {
+            phonebook::delete(mine, Some(id)).await
+        }
+        ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
+        ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
+        _ => Err(Refusal::not_found(&format!(
+            "resource my/{}",
+            rest.join("/")
+        ))),
     }
 }
 
@@ -285,45 +317,5 @@ mod tests {
             super::redacted("/sipxconfig/rest/my/forward"),
             "/sipxconfig/rest/my/forward"
         );
-    }
-}
-
-async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
-    let get = *mine.method == Method::GET || *mine.method == Method::HEAD;
-    let put = *mine.method == Method::PUT;
-    match rest {
-        ["forward"] if get => forward::get_forward(mine).await,
-        ["forward"] if put => forward::put_forward(mine).await,
-        ["forward"] => method_not_allowed("GET, PUT"),
-        ["callfwd"] if get => forward::get_callfwd(mine).await,
-        ["callfwd"] if put => forward::put_callfwd(mine).await,
-        ["callfwd"] => method_not_allowed("GET, PUT"),
-        ["contact-information"] if get => contact::get(mine).await,
-        ["contact-information"] if put => contact::put(mine).await,
-        ["contact-information"] => method_not_allowed("GET, PUT"),
-        ["voicemail", "pin", pin] if put => credentials::put_voicemail_pin(mine, pin).await,
-        ["portal", "password", pw] if put => credentials::put_portal_password(mine, pw).await,
-        ["voicemail", "pin", _] | ["portal", "password", _] => method_not_allowed("PUT"),
-        ["logindetails"] if get => credentials::get_login_details(mine).await,
-        ["logindetails"] => method_not_allowed("GET"),
-        ["phonebook"] if get => phonebook::get_mine(mine, false).await,
-        ["phonebook"] if *mine.method == Method::POST => phonebook::add(mine).await,
-        ["phonebook"] if *mine.method == Method::DELETE => phonebook::delete(mine, None).await,
-        ["phonebook"] => method_not_allowed("GET, POST, DELETE"),
-        ["phonebook", "entry", id] if get => phonebook::get_entry(mine, id).await,
-        ["phonebook", "entry", id] if put || *mine.method == Method::POST => {
-            phonebook::update_entry(mine, id).await
-        }
-        ["phonebook", "entry", id] if *mine.method == Method::DELETE => {
-            phonebook::delete(mine, Some(id)).await
-        }
-        ["phonebook", "entry", _] => method_not_allowed("GET, POST, PUT, DELETE"),
-        ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
-        ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
-        ["pagedphonebook"] | ["search", "phonebook"] => method_not_allowed("GET"),
-        _ => Err(Refusal::not_found(&format!(
-            "resource my/{}",
-            rest.join("/")
-        ))),
     }
 }

@@ -3,6 +3,7 @@
 //! `my/search/phonebook`. Phonebook XML, unlike XStream's, starts with an XML declaration.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,10 +47,11 @@ pub async fn list(state: &AppState, actor: &Actor, headers: &axum::http::HeaderM
         _ => {
             let mut out = format!("{PROLOG}<phonebooks>\n");
             for b in &books {
-                out.push_str(&format!(
-                    "  <phonebook name=\"{}\"/>\n",
+                let _ = writeln!(
+                    out,
+                    "  <phonebook name=\"{}\"/>",
                     quick_xml::escape::escape(b.name.as_str())
-                ));
+                );
             }
             out.push_str("</phonebooks>");
             out
