@@ -46,6 +46,9 @@ enum Command {
     /// Manage subscribers' sipXconfig credentials.
     #[command(subcommand)]
     Subscriber(SubscriberCommand),
+    /// Read sipXconfig click-to-call jobs.
+    #[command(subcommand)]
+    Calls(CallsCommand),
     /// Manage sipXconfig's shared phonebooks.
     #[command(subcommand)]
     Phonebook(PhonebookCommand),
@@ -102,6 +105,18 @@ enum TrustedHostsCommand {
     /// Stop trusting a network.
     Remove {
         network: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CallsCommand {
+    /// The newest click-to-call jobs, oldest of them first.
+    Tail {
+        /// How many jobs.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
         #[command(flatten)]
         settings: Settings,
     },
@@ -202,6 +217,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::Calls(CallsCommand::Tail { lines, settings }) => {
+            let core = core_for(settings, config_file)?;
+            let jobs = core
+                .list_calls(&Actor::operator("calls tail"), lines)
+                .await?;
+            for job in jobs {
+                let at = crate::dialects::xmlrpc::convert::sippy_date(job.created_on);
+                println!(
+                    "{at} #{} subscriber={} {} -> {} {} {}",
+                    job.id, job.subscriber_id, job.caller, job.callee, job.state, job.outcome
+                );
+            }
+            Ok(())
+        }
         Command::Phonebook(PhonebookCommand::Import {
             name,
             file,

@@ -51,6 +51,13 @@ pub struct Settings {
     /// How long a Digest nonce stays fresh, in seconds.
     #[arg(long, env = "SWITCHYARD_NONCE_TTL_SECS")]
     pub nonce_ttl_secs: Option<u64>,
+    /// The call controller that places sipXconfig click-to-call calls: an `http://` URL that
+    /// gets a JSON POST per call. Unset: click-to-call answers 503.
+    #[arg(long, env = "SWITCHYARD_CALL_CONTROLLER_URL")]
+    pub call_controller_url: Option<String>,
+    /// How long the call controller may take to answer, in seconds.
+    #[arg(long, env = "SWITCHYARD_CALL_CONTROLLER_TIMEOUT_SECS")]
+    pub call_controller_timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -67,6 +74,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub max_connections: usize,
     pub nonce_ttl_secs: u64,
+    pub call_controller_url: Option<String>,
+    pub call_controller_timeout_secs: u64,
 }
 
 /// The data directory used when none is configured: `$XDG_DATA_HOME/switchyard`, else
@@ -133,6 +142,11 @@ impl Config {
                 .or(file.max_connections)
                 .unwrap_or(1024),
             nonce_ttl_secs: given.nonce_ttl_secs.or(file.nonce_ttl_secs).unwrap_or(300),
+            call_controller_url: given.call_controller_url.or(file.call_controller_url),
+            call_controller_timeout_secs: given
+                .call_controller_timeout_secs
+                .or(file.call_controller_timeout_secs)
+                .unwrap_or(5),
         };
         config.check()?;
         Ok(config)
@@ -152,6 +166,12 @@ impl Config {
             anyhow::bail!(
                 "request_timeout_secs, max_connections and nonce_ttl_secs must be positive"
             );
+        }
+        if let Some(url) = &self.call_controller_url {
+            crate::server::call_controller::CallController::new(url, 1)?;
+        }
+        if !(1..=60).contains(&self.call_controller_timeout_secs) {
+            anyhow::bail!("call_controller_timeout_secs must be 1 to 60");
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod attrs;
 pub mod audit;
 pub mod auth_rules;
 pub mod call_sequence;
+pub mod click_to_call;
 pub mod client_certs;
 pub mod contact_information;
 pub mod credentials;

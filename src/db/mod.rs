@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth_rules;
 pub mod backup;
 pub mod call_sequence;
+pub mod click_to_call;
 pub mod client_certs;
 pub mod contact_information;
 pub mod contacts;

@@ -1,6 +1,7 @@
 //! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
 //! connection's task, under a timeout), the route table and the middleware layers.
 
+pub mod call_controller;
 pub mod healthcheck;
 pub mod pages;
 pub mod pki;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub client_ca: Arc<pki::ClientCa>,
     /// When the served certificate expires (ms since the epoch), if it could be read.
     pub tls_not_after: Option<i64>,
+    /// Where click-to-call requests go (`call_controller_url`), if configured.
+    pub call_controller: Option<call_controller::CallController>,
 }
 
 /// The one list of mounts.
@@ -242,6 +245,13 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         tls_fingerprint,
         client_ca,
         tls_not_after,
+        call_controller: config
+            .call_controller_url
+            .as_deref()
+            .map(|url| {
+                call_controller::CallController::new(url, config.call_controller_timeout_secs)
+            })
+            .transpose()?,
     });
     let app = router(state, &config);
 

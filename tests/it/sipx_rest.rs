@@ -787,3 +787,113 @@ fn python_requests_forward_with_digest() {
         "ok forward",
     );
 }
+
+/// A tiny call controller on loopback: answers each POST with the next of `answers` (status,
+/// body) and sends the request bodies it got down the channel.
+fn webhook(
+    answers: Vec<(u16, &'static str)>,
+) -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/originate", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (status, body) in answers {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut content = vec![0; length];
+            reader.read_exact(&mut content).unwrap();
+            let _ = tx.send((
+                request_line.trim().to_string(),
+                String::from_utf8_lossy(&content).into_owned(),
+            ));
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            reader.get_mut().write_all(reply.as_bytes()).unwrap();
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn click_to_call_goes_to_the_configured_call_controller() {
+    // Without a controller: 503 with the reason, nothing recorded.
+    let app = TestApp::spawn();
+    subscriber(&app, "sxc0", "jack");
+    let r = rest(
+        &app,
+        Some(("jack", PIN)),
+        "PUT",
+        "my/call/1234",
+        &[],
+        Some(" "),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("call_controller_url"), "{}", r.body);
+    drop(app);
+
+    let (url, requests) = webhook(vec![(200, "ringing"), (500, "trunk down")]);
+    let app = crate::common::Launch {
+        args: vec!["--call-controller-url".into(), url],
+        ..crate::common::Launch::default()
+    }
+    .spawn();
+    let (_, domain) = subscriber(&app, "sxc1", "kate");
+    let me = Some(("kate", PIN));
+    // The seed's recipe: curl -X PUT https://user:pw@host/sipxconfig/rest/call/{number}, no body.
+    let host = app.https.trim_start_matches("https://");
+    let status = common::http_status(&[
+        "-X",
+        "PUT",
+        &format!("https://kate:{PIN}@{host}/sipxconfig/rest/call/(0316)123-45.67"),
+    ]);
+    assert_eq!(status, "200");
+    let (request_line, content) = requests
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(request_line, "POST /originate HTTP/1.1");
+    let body: Value = serde_json::from_str(&content).unwrap();
+    assert_eq!(body["callee"], "03161234567");
+    assert_eq!(body["caller"], format!("kate@{domain}"));
+
+    // A bad number: 400, nothing recorded; GET is refused.
+    let r = rest(&app, me, "PUT", "my/call/12ab", &[], None);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(rest(&app, me, "GET", "my/call/1234", &[], None).status, 405);
+    // The controller refusing: 502 with its answer, the job marked failed.
+    let r = rest(&app, me, "PUT", "my/call/+431", &[], Some("+"));
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("trunk down"), "{}", r.body);
+
+    let out = app.cli(&["calls", "tail"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].contains("-> 03161234567 handed_over 200 OK ringing"),
+        "{text}"
+    );
+    assert!(lines[1].contains("-> +431 failed"), "{text}");
+}

@@ -6,6 +6,7 @@
 //! decision, no audit write here.
 
 mod auth;
+mod call;
 mod contact;
 mod credentials;
 mod forward;
@@ -293,6 +294,16 @@ async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
         }
         ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
         ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
+        ["call", to] if put => call::put(mine, to).await,
+        ["forward" | "callfwd" | "contact-information"] => Ok(method_not_allowed("GET, PUT")),
+        ["voicemail", "pin", _] | ["portal", "password", _] | ["call", _] => {
+            Ok(method_not_allowed("PUT"))
+        }
+        ["logindetails" | "pagedphonebook"] | ["search", "phonebook"] => {
+            Ok(method_not_allowed("GET"))
+        }
+        ["phonebook"] => Ok(method_not_allowed("GET, POST, DELETE")),
+        ["phonebook", "entry", _] => Ok(method_not_allowed("GET, POST, PUT, DELETE")),
         _ => Err(Refusal::not_found(&format!(
             "resource my/{}",
             rest.join("/")
