@@ -69,9 +69,9 @@ impl Core {
         };
         self.mutate(actor, Event::ClickToCallRequested, move |tx, actor, now| {
             check_subscriber(tx, actor, id)?;
-            let caller = db::click_to_call::address(tx, id)?
+            let address = db::click_to_call::address(tx, id)?
                 .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
-            let job = db::click_to_call::insert(tx, id, &caller, &callee, now)?;
+            let job = db::click_to_call::insert(tx, id, &address, &callee, now)?;
             Ok(Done {
                 target: format!("subscriber:{id}"),
                 detail: json!({ "job": job.id, "callee": job.callee }).to_string(),

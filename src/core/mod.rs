@@ -10,6 +10,7 @@ pub mod auth_rules;
 pub mod call_sequence;
 pub mod click_to_call;
 pub mod client_certs;
+pub mod conferences;
 pub mod contact_information;
 pub mod credentials;
 pub mod customers;

@@ -35,8 +35,8 @@ pub fn address(conn: &Conn<'_>, subscriber_id: i64) -> DbResult<Option<String>> 
 pub fn insert(
     tx: &WriteTx<'_>,
     subscriber_id: i64,
-    caller: &str,
-    callee: &str,
+    from_address: &str,
+    to_number: &str,
     now: i64,
 ) -> DbResult<CallJob> {
     tx.sql()
@@ -44,12 +44,18 @@ pub fn insert(
             "INSERT INTO click_to_call_jobs (subscriber_id, caller, callee, state, created_on) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![subscriber_id, caller, callee, PENDING, now])?;
+        .execute(params![
+            subscriber_id,
+            from_address,
+            to_number,
+            PENDING,
+            now
+        ])?;
     Ok(CallJob {
         id: tx.sql().last_insert_rowid(),
         subscriber_id,
-        caller: caller.to_string(),
-        callee: callee.to_string(),
+        caller: from_address.to_string(),
+        callee: to_number.to_string(),
         state: PENDING.to_string(),
         outcome: String::new(),
         created_on: now,

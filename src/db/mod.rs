@@ -13,6 +13,7 @@ pub mod backup;
 pub mod call_sequence;
 pub mod click_to_call;
 pub mod client_certs;
+pub mod conferences;
 pub mod contact_information;
 pub mod contacts;
 pub mod credentials;

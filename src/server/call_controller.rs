@@ -102,7 +102,7 @@ impl CallController {
             .into_body()
             .collect()
             .await
-            .map(|b| b.to_bytes())
+            .map(http_body_util::Collected::to_bytes)
             .unwrap_or_default();
         let text: String = String::from_utf8_lossy(&answer[..answer.len().min(MAX_ANSWER)])
             .trim()

@@ -897,3 +897,87 @@ fn click_to_call_goes_to_the_configured_call_controller() {
     );
     assert!(lines[1].contains("-> +431 failed"), "{text}");
 }
+
+#[test]
+fn conferences_belong_to_their_owner() {
+    let app = TestApp::spawn();
+    subscriber(&app, "sxconf", "lena");
+    subscriber(&app, "sxconf2", "mike");
+    let me = Some(("lena", PIN));
+    assert_eq!(
+        rest(&app, me, "GET", "my/conferences", &[], None).body,
+        "<conferences/>"
+    );
+    assert_eq!(
+        rest(&app, me, "GET", "my/conferences/team", &[], None).status,
+        404
+    );
+    // PUT creates; settings left out keep their defaults, then their values.
+    let put = "<setting><description>Weekly &lt;team&gt; call</description>\
+               <accessCode>1234</accessCode><moderatorCode>9999</moderatorCode>\
+               <maxMembers>10</maxMembers></setting>";
+    let r = rest(&app, me, "PUT", "my/conferences/team", &[], Some(put));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let json = r#"{"setting":{"extension":"3100"}}"#;
+    let r = rest(
+        &app,
+        me,
+        "PUT",
+        "my/conferences/team",
+        &[JSON_BODY],
+        Some(json),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = rest(&app, me, "GET", "my/conferences/team", &[], None);
+    assert_eq!(r.body, golden("conference-setting.xml"));
+    let r = rest(&app, me, "GET", "my/conferences", &[JSON_ACCEPT], None);
+    assert_eq!(r.body, golden("conferences.json"));
+    let r = rest(
+        &app,
+        me,
+        "GET",
+        "my/conferencedetails/team",
+        &[JSON_ACCEPT],
+        None,
+    );
+    assert_eq!(r.body, golden("conferencedetails.json"));
+
+    // Bad settings change nothing; another user may neither read nor take the name.
+    for bad in [
+        r#"{"setting":{"accessCode":"12ab"}}"#,
+        r#"{"setting":{"maxMembers":"many"}}"#,
+        r#"{"setting":{"name":"other"}}"#,
+    ] {
+        let r = rest(
+            &app,
+            me,
+            "PUT",
+            "my/conferences/team",
+            &[JSON_BODY],
+            Some(bad),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    assert_eq!(
+        rest(&app, me, "GET", "my/conferences/team", &[], None).body,
+        golden("conference-setting.xml")
+    );
+    let them = Some(("mike", PIN));
+    assert_eq!(
+        rest(&app, them, "GET", "my/conferences/team", &[], None).status,
+        403
+    );
+    let r = rest(
+        &app,
+        them,
+        "PUT",
+        "my/conferences/team",
+        &[JSON_BODY],
+        Some(json),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        rest(&app, them, "GET", "my/conferences", &[], None).body,
+        "<conferences/>"
+    );
+}

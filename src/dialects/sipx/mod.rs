@@ -7,6 +7,7 @@
 
 mod auth;
 mod call;
+mod conferences;
 mod contact;
 mod credentials;
 mod forward;
@@ -295,13 +296,19 @@ async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
         ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
         ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
         ["call", to] if put => call::put(mine, to).await,
-        ["forward" | "callfwd" | "contact-information"] => Ok(method_not_allowed("GET, PUT")),
+        ["conferences"] if get => conferences::list(mine).await,
+        ["conferences", name] if get => conferences::get(mine, name).await,
+        ["conferences", name] if put => conferences::put(mine, name).await,
+        ["conferencedetails", name] if get => conferences::details(mine, name).await,
+        ["forward" | "callfwd" | "contact-information"] | ["conferences", _] => {
+            Ok(method_not_allowed("GET, PUT"))
+        }
         ["voicemail", "pin", _] | ["portal", "password", _] | ["call", _] => {
             Ok(method_not_allowed("PUT"))
         }
-        ["logindetails" | "pagedphonebook"] | ["search", "phonebook"] => {
-            Ok(method_not_allowed("GET"))
-        }
+        ["logindetails" | "pagedphonebook" | "conferences"]
+        | ["search", "phonebook"]
+        | ["conferencedetails", _] => Ok(method_not_allowed("GET")),
         ["phonebook"] => Ok(method_not_allowed("GET, POST, DELETE")),
         ["phonebook", "entry", _] => Ok(method_not_allowed("GET, POST, PUT, DELETE")),
         _ => Err(Refusal::not_found(&format!(
