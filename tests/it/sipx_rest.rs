@@ -981,3 +981,56 @@ fn conferences_belong_to_their_owner() {
         "<conferences/>"
     );
 }
+
+#[test]
+fn the_admin_page_imports_phonebooks_with_csrf() {
+    let app = TestApp::spawn();
+    let curl = crate::admin_ui::Curl::new(&app);
+    let csrf = curl.sign_in("root", common::ROOT_PASSWORD);
+    let page = curl.get("/admin/phonebooks");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<label for=\"csv\">"), "{}", page.body);
+    assert!(
+        page.body.contains("No shared phonebooks yet."),
+        "{}",
+        page.body
+    );
+
+    // Without the CSRF token: refused, nothing made.
+    let r = curl.post(
+        "/admin/phonebooks",
+        &[("name", "support"), ("csv", "A,B,1")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A bad line: the reason on the page, nothing made, the input kept.
+    let r = curl.post(
+        "/admin/phonebooks",
+        &[("csrf", &csrf), ("name", "support"), ("csv", "\"A\",\"B\"")],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.text().contains("Not imported: line 1: 2 fields"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        rest(&app, ROOT, "GET", "phonebook/support", &[], None).status,
+        404
+    );
+
+    let csv = golden("phonebook-sales.csv");
+    let r = curl.post(
+        "/admin/phonebooks",
+        &[("csrf", &csrf), ("name", "support"), ("csv", &csv)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = curl.get("/admin/phonebooks?done=phonebook-imported");
+    assert!(
+        page.body.contains("Imported the phonebook."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<code>support</code>"), "{}", page.body);
+    let r = rest(&app, ROOT, "GET", "phonebook/support", &[], None);
+    assert_eq!(r.body, csv);
+}
