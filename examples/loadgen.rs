@@ -19,6 +19,9 @@
 //!   three destinations (a number, a second number, `voicebox`; timeouts 10, 20, 30) and one time
 //!   entry (`hour` 8-18, `wday` 2-6). The first number carries the call number, so every PUT
 //!   changes the stored forwarding.
+//! - `sipx-forward-get`: sipXconfig's `GET /sipxconfig/rest/my/forward` with
+//!   `Accept: application/json`, as the subscriber `--user` with its portal PIN `--password`
+//!   (expects 200). It authenticates like the C5 modes (`--auth`).
 //!
 //! The C5 modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
@@ -45,7 +48,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{
-    AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -73,6 +76,7 @@ enum Mode {
     C5Page,
     C5CfGet,
     C5CfPut,
+    SipxForwardGet,
 }
 
 impl Mode {
@@ -87,13 +91,19 @@ impl Mode {
             Self::C5Page => "c5-page",
             Self::C5CfGet => "c5-cf-get",
             Self::C5CfPut => "c5-cf-put",
+            Self::SipxForwardGet => "sipx-forward-get",
         }
     }
 
     fn is_c5(self) -> bool {
         matches!(
             self,
-            Self::C5Get | Self::C5Create | Self::C5Page | Self::C5CfGet | Self::C5CfPut
+            Self::C5Get
+                | Self::C5Create
+                | Self::C5Page
+                | Self::C5CfGet
+                | Self::C5CfPut
+                | Self::SipxForwardGet
         )
     }
 
@@ -106,7 +116,9 @@ impl Mode {
 
     fn method(self) -> Method {
         match self {
-            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet => Method::GET,
+            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet | Self::SipxForwardGet => {
+                Method::GET
+            }
             Self::C5CfPut => Method::PUT,
             _ => Method::POST,
         }
@@ -146,8 +158,8 @@ struct Args {
     mode: Mode,
     /// Request path; default `/` for hello, `/xmlapi/xmlapi` for the XML-RPC modes,
     /// `/api/subscribers/{--subscriber}` for c5-get, `/api/subscribers/` for c5-create,
-    /// `/api/subscribers/?page=1&rows=10` for c5-page and `/api/callforwards/{--subscriber}` for
-    /// c5-cf-get and c5-cf-put.
+    /// `/api/subscribers/?page=1&rows=10` for c5-page, `/api/callforwards/{--subscriber}` for
+    /// c5-cf-get and c5-cf-put, `/sipxconfig/rest/my/forward` for sipx-forward-get.
     #[arg(long)]
     path: Option<String>,
     /// Concurrent keep-alive connections (sequential-create always uses one).
@@ -630,9 +642,12 @@ impl Bodies {
     /// The body of connection `conn`'s call `seq`, the run's call number `n`.
     fn next(&self, conn: usize, seq: u64, n: u64) -> Bytes {
         match self.mode {
-            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page | Mode::C5CfGet => {
-                self.fixed.clone()
-            }
+            Mode::Hello
+            | Mode::GetAccount
+            | Mode::C5Get
+            | Mode::C5Page
+            | Mode::C5CfGet
+            | Mode::SipxForwardGet => self.fixed.clone(),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -736,6 +751,8 @@ async fn exchange(
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    } else if plan.args.mode == Mode::SipxForwardGet {
+        builder = builder.header(ACCEPT, HeaderValue::from_static("application/json"));
     }
     if let Some(auth) = auth {
         builder = builder.header(AUTHORIZATION, auth);
@@ -1008,6 +1025,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Create => "/api/subscribers/".to_string(),
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
+        Mode::SipxForwardGet => "/sipxconfig/rest/my/forward".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {
