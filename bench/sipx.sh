@@ -63,7 +63,7 @@ CUSTOMER=$(call POST "$SY_HTTPS/api/customers/" 201 "${ROOT_JSON[@]}" --data-bin
 call POST "$SY_HTTPS/api/domains/" 201 "${ROOT_JSON[@]}" \
     --data-binary "{\"domain\":\"$DOMAIN\",\"reseller_id\":1}" >/dev/null
 SUBSCRIBER=$(call POST "$SY_HTTPS/api/subscribers/" 201 "${ROOT_JSON[@]}" --data-binary \
-    "{\"customer_id\":$CUSTOMER,\"domain\":\"$DOMAIN\",\"username\":\"$USER_NAME\",\"password\":\"p\"}")
+    "{\"customer_id\":$CUSTOMER,\"domain\":\"$DOMAIN\",\"username\":\"$USER_NAME\",\"password\":\"p\",\"primary_number\":{\"cc\":43,\"ac\":1,\"sn\":\"5550100\"}}")
 "$BIN/switchyard" subscriber portal-pin "$SUBSCRIBER" "$PIN" --data-dir "$DATA" >&2
 SEQUENCE='{"call-sequence":{"rings":[{"number":"1001","expiration":20,"type":"If no response","enabled":true},{"number":"1002","expiration":20,"type":"At the same time","enabled":true},{"number":"4366610003","expiration":30,"type":"If no response","enabled":true}],"expiration":25}}'
 call PUT "$SY_HTTPS/sipxconfig/rest/my/forward" 200 -u "$USER_NAME:$PIN" \
