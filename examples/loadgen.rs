@@ -21,6 +21,9 @@
 //!   changes the stored forwarding.
 //! - `sipx-find-user`: SOAP `findUser` by `--user-name` at `/sipxconfig/services/UserService`
 //!   (expects 200 and a `userName` in the answer).
+//! - `sipx-forward-get`: sipXconfig's `GET /sipxconfig/rest/my/forward` with
+//!   `Accept: application/json`, as the subscriber `--user` with its portal PIN `--password`
+//!   (expects 200). It authenticates like the C5 modes (`--auth`).
 //!
 //! The C5 and SOAP modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
@@ -47,7 +50,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{
-    AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -76,6 +79,7 @@ enum Mode {
     C5CfGet,
     C5CfPut,
     SipxFindUser,
+    SipxForwardGet,
 }
 
 impl Mode {
@@ -91,6 +95,7 @@ impl Mode {
             Self::C5CfGet => "c5-cf-get",
             Self::C5CfPut => "c5-cf-put",
             Self::SipxFindUser => "sipx-find-user",
+            Self::SipxForwardGet => "sipx-forward-get",
         }
     }
 
@@ -104,6 +109,7 @@ impl Mode {
                 | Self::C5CfGet
                 | Self::C5CfPut
                 | Self::SipxFindUser
+                | Self::SipxForwardGet
         )
     }
 
@@ -116,7 +122,9 @@ impl Mode {
 
     fn method(self) -> Method {
         match self {
-            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet => Method::GET,
+            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet | Self::SipxForwardGet => {
+                Method::GET
+            }
             Self::C5CfPut => Method::PUT,
             _ => Method::POST,
         }
@@ -156,8 +164,8 @@ struct Args {
     mode: Mode,
     /// Request path; default `/` for hello, `/xmlapi/xmlapi` for the XML-RPC modes,
     /// `/api/subscribers/{--subscriber}` for c5-get, `/api/subscribers/` for c5-create,
-    /// `/api/subscribers/?page=1&rows=10` for c5-page and `/api/callforwards/{--subscriber}` for
-    /// c5-cf-get and c5-cf-put.
+    /// `/api/subscribers/?page=1&rows=10` for c5-page, `/api/callforwards/{--subscriber}` for
+    /// c5-cf-get and c5-cf-put, `/sipxconfig/rest/my/forward` for sipx-forward-get.
     #[arg(long)]
     path: Option<String>,
     /// Concurrent keep-alive connections (sequential-create always uses one).
@@ -655,7 +663,8 @@ impl Bodies {
             | Mode::C5Get
             | Mode::C5Page
             | Mode::C5CfGet
-            | Mode::SipxFindUser => self.fixed.clone(),
+            | Mode::SipxFindUser
+            | Mode::SipxForwardGet => self.fixed.clone(),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -759,6 +768,8 @@ async fn exchange(
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    } else if plan.args.mode == Mode::SipxForwardGet {
+        builder = builder.header(ACCEPT, HeaderValue::from_static("application/json"));
     }
     if let Some(auth) = auth {
         builder = builder.header(AUTHORIZATION, auth);
@@ -1038,6 +1049,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
         Mode::SipxFindUser => "/sipxconfig/services/UserService".to_string(),
+        Mode::SipxForwardGet => "/sipxconfig/rest/my/forward".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {

@@ -43,6 +43,15 @@ enum Command {
     /// Issue client certificates from switchyard's own CA.
     #[command(subcommand)]
     ClientCert(ClientCertCommand),
+    /// Manage subscribers' sipXconfig credentials.
+    #[command(subcommand)]
+    Subscriber(SubscriberCommand),
+    /// Read sipXconfig click-to-call jobs.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+    /// Manage sipXconfig's shared phonebooks.
+    #[command(subcommand)]
+    Phonebook(PhonebookCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
     /// Copy the database to a file, consistently, while the server runs.
@@ -96,6 +105,43 @@ enum TrustedHostsCommand {
     /// Stop trusting a network.
     Remove {
         network: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CallsCommand {
+    /// The newest click-to-call jobs, oldest of them first.
+    Tail {
+        /// How many jobs.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PhonebookCommand {
+    /// Create the shared phonebook NAME from a CSV file ("First name","Last name","Number"),
+    /// or replace all its entries.
+    Import {
+        name: String,
+        file: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubscriberCommand {
+    /// Set a subscriber's user-portal PIN (what sipXconfig's /my/... routes take as password).
+    PortalPin {
+        /// The subscriber's id (as in /api/subscribers/{id}).
+        id: i64,
+        /// The new PIN: 4 to 64 printable characters.
+        pin: String,
         #[command(flatten)]
         settings: Settings,
     },
@@ -171,6 +217,43 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustedHosts(cmd) => trusted_hosts(cmd, config_file).await,
+        Command::Calls(CallsCommand::Tail { lines, settings }) => {
+            let core = core_for(settings, config_file)?;
+            let jobs = core
+                .list_calls(&Actor::operator("calls tail"), lines)
+                .await?;
+            for job in jobs {
+                let at = crate::dialects::xmlrpc::convert::sippy_date(job.created_on);
+                println!(
+                    "{at} #{} subscriber={} {} -> {} {} {}",
+                    job.id, job.subscriber_id, job.caller, job.callee, job.state, job.outcome
+                );
+            }
+            Ok(())
+        }
+        Command::Phonebook(PhonebookCommand::Import {
+            name,
+            file,
+            settings,
+        }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let entries = crate::dialects::sipx::phonebook_csv::read(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let core = core_for(settings, config_file)?;
+            let count = core
+                .import_phonebook(&Actor::operator("phonebook import"), name.clone(), entries)
+                .await?;
+            println!("switchyard: phonebook '{name}' now holds {count} entries");
+            Ok(())
+        }
+        Command::Subscriber(SubscriberCommand::PortalPin { id, pin, settings }) => {
+            let core = core_for(settings, config_file)?;
+            core.set_portal_pin(&Actor::operator("subscriber portal-pin"), id, pin)
+                .await?;
+            println!("switchyard: portal PIN of subscriber {id} set");
+            Ok(())
+        }
         Command::ClientCert(ClientCertCommand::Issue {
             login,
             out,

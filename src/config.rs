@@ -64,6 +64,13 @@ pub struct Settings {
     /// Entries each account's replication journal keeps; the oldest are dropped beyond it.
     #[arg(long, env = "SWITCHYARD_JOURNAL_MAX_ENTRIES")]
     pub journal_max_entries: Option<usize>,
+    /// The call controller that places sipXconfig click-to-call calls: an `http://` URL that
+    /// gets a JSON POST per call. Unset: click-to-call answers 503.
+    #[arg(long, env = "SWITCHYARD_CALL_CONTROLLER_URL")]
+    pub call_controller_url: Option<String>,
+    /// How long the call controller may take to answer, in seconds.
+    #[arg(long, env = "SWITCHYARD_CALL_CONTROLLER_TIMEOUT_SECS")]
+    pub call_controller_timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -84,6 +91,8 @@ pub struct Config {
     pub ldap_listen: Option<SocketAddr>,
     pub ldap_anonymous: bool,
     pub journal_max_entries: usize,
+    pub call_controller_url: Option<String>,
+    pub call_controller_timeout_secs: u64,
 }
 
 /// The data directory used when none is configured: `$XDG_DATA_HOME/switchyard`, else
@@ -160,6 +169,11 @@ impl Config {
                 .journal_max_entries
                 .or(file.journal_max_entries)
                 .unwrap_or(crate::core::journal::DEFAULT_CAPACITY),
+            call_controller_url: given.call_controller_url.or(file.call_controller_url),
+            call_controller_timeout_secs: given
+                .call_controller_timeout_secs
+                .or(file.call_controller_timeout_secs)
+                .unwrap_or(5),
         };
         config.check()?;
         Ok(config)
@@ -182,6 +196,12 @@ impl Config {
             anyhow::bail!(
                 "request_timeout_secs, max_connections and nonce_ttl_secs must be positive"
             );
+        }
+        if let Some(url) = &self.call_controller_url {
+            crate::server::call_controller::CallController::new(url, 1)?;
+        }
+        if !(1..=60).contains(&self.call_controller_timeout_secs) {
+            anyhow::bail!("call_controller_timeout_secs must be 1 to 60");
         }
         Ok(())
     }

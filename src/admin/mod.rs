@@ -10,6 +10,7 @@
 mod audit;
 mod customers;
 mod dashboard;
+mod phonebooks;
 mod preferences;
 mod session;
 mod trusted_hosts;
@@ -71,6 +72,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(trusted_hosts::list).post(trusted_hosts::add),
         )
         .route("/admin/trusted-hosts/remove", post(trusted_hosts::remove))
+        .route(
+            "/admin/phonebooks",
+            get(phonebooks::list).post(phonebooks::import),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/static/admin.css", get(stylesheet))
         .route_layer(middleware::from_fn(guard))
@@ -127,7 +132,8 @@ pub struct Chrome {
     pub customer_name: String,
     pub csrf: String,
     pub may_manage_trusted_hosts: bool,
-    /// Which tab is current: "dashboard", "customers", "preferences", "trusted-hosts", "audit".
+    /// Which tab is current: "dashboard", "customers", "preferences", "trusted-hosts",
+    /// "phonebooks", "audit".
     pub active: &'static str,
     pub version: &'static str,
 }
@@ -172,6 +178,7 @@ impl Flash {
             "customer-created" => "Created the customer.",
             "host-added" => "Added the trusted host.",
             "host-removed" => "Removed the trusted host.",
+            "phonebook-imported" => "Imported the phonebook.",
             "signed-out" => "Signed out.",
             _ => return None,
         };

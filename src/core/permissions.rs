@@ -227,6 +227,41 @@ pub fn may_search_address_book(
     }
 }
 
+/// Refuses unless the principal may create, fill or read the shared phonebook owned by the
+/// customer at `owner_path` (None: a new one, owned by [`phonebook_owner`]): trusted hosts, the
+/// operator, and customer logins at or above the owner. Subscribers read shared phonebooks only
+/// through their own phonebook (those of their customer and the customers above it).
+pub fn may_manage_phonebook(p: &Principal, owner_path: Option<&str>) -> CoreResult<()> {
+    match p {
+        Principal::Login(LoginPrincipal {
+            scope: Scope::Subscriber { .. },
+            ..
+        }) => Err(CoreError::Forbidden(
+            "shared phonebooks are managed by admins".into(),
+        )),
+        Principal::Anonymous { .. } => Err(CoreError::Forbidden("not authenticated".into())),
+        _ => match owner_path {
+            Some(path) if !sees_customer(p, path) => Err(CoreError::OutOfScope("phonebook".into())),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The customer a new shared phonebook belongs to: the login's own customer, root for trusted
+/// hosts and the operator.
+pub fn phonebook_owner(p: &Principal) -> CoreResult<i64> {
+    match p {
+        Principal::Trusted | Principal::Operator => Ok(1),
+        Principal::Login(LoginPrincipal {
+            scope: Scope::Customer { id, .. },
+            ..
+        }) => Ok(*id),
+        _ => Err(CoreError::Forbidden(
+            "shared phonebooks are managed by admins".into(),
+        )),
+    }
+}
+
 /// The path of the top of the customer tree the principal sees: its own customer's node, or the
 /// whole tree ('/') for trusted hosts and the operator.
 pub fn visible_root(p: &Principal) -> CoreResult<String> {

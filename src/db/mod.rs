@@ -12,8 +12,13 @@ pub mod audit;
 pub mod auth_rules;
 pub mod backup;
 pub mod call_groups;
+pub mod call_sequence;
+pub mod click_to_call;
 pub mod client_certs;
+pub mod conferences;
+pub mod contact_information;
 pub mod contacts;
+pub mod credentials;
 pub mod customer_tree;
 pub mod customers;
 pub mod fields;
@@ -22,8 +27,10 @@ pub mod journal;
 pub mod lock;
 pub mod logins;
 pub mod park_orbits;
+pub mod phonebooks;
 pub mod phones;
 pub mod preferences;
+pub mod private_keys;
 pub mod records;
 pub mod reference;
 pub mod resources;
@@ -123,9 +130,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
         M::up(include_str!("migrations/0005_self_care.sql")),
+        M::up(include_str!("migrations/0006_sipx.sql")),
+        M::up(include_str!("migrations/0007_sipx_soap.sql")),
         M::up(include_str!("migrations/0009_address_book.sql")),
         M::up(include_str!("migrations/0010_journal.sql")),
-        M::up(include_str!("migrations/0007_sipx_soap.sql")),
     ])
 }
 

@@ -2,5 +2,6 @@
 
 pub mod c5;
 pub mod ldap;
+pub mod sipx;
 pub mod sipx_soap;
 pub mod xmlrpc;

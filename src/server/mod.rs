@@ -1,6 +1,7 @@
 //! The appliance's network side: listeners, an own accept loop (TLS handshakes in each
 //! connection's task, under a timeout), the route table and the middleware layers.
 
+pub mod call_controller;
 pub mod healthcheck;
 pub mod ldap;
 pub mod pages;
@@ -39,7 +40,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
 use crate::db::Db;
-use crate::dialects::{c5, sipx_soap, xmlrpc};
+use crate::dialects::{c5, sipx, sipx_soap, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,6 +71,8 @@ pub struct AppState {
     pub client_ca: Arc<pki::ClientCa>,
     /// When the served certificate expires (ms since the epoch), if it could be read.
     pub tls_not_after: Option<i64>,
+    /// Where click-to-call requests go (`call_controller_url`), if configured.
+    pub call_controller: Option<call_controller::CallController>,
 }
 
 /// The one list of mounts.
@@ -83,6 +86,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api/", any(c5::endpoint))
         .route("/api/{*rest}", any(c5::endpoint))
         .route("/sipxconfig/services/{port}", any(sipx_soap::endpoint))
+        .route("/sipxconfig/rest/{*rest}", any(sipx::endpoint))
         .merge(crate::admin::routes())
         .fallback(not_found)
         .with_state(state)
@@ -103,7 +107,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = request.uri().path(),
+                        // sipXconfig puts new PINs and private keys in paths.
+                        path = %sipx::redacted(request.uri().path()),
                         peer = %peer,
                     )
                 })
@@ -242,6 +247,13 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         tls_fingerprint,
         client_ca,
         tls_not_after,
+        call_controller: config
+            .call_controller_url
+            .as_deref()
+            .map(|url| {
+                call_controller::CallController::new(url, config.call_controller_timeout_secs)
+            })
+            .transpose()?,
     });
     state
         .core
