@@ -38,6 +38,9 @@ pub struct RequestMeta {
     pub method: String,
     /// The request target exactly as sent (path and query), for the Digest `uri` check.
     pub uri: String,
+    /// The request target as audit rows show it: `uri`, unless the dialect hid secrets in it
+    /// (a new PIN in a sipXconfig path).
+    pub audit_uri: String,
     pub authorization: Option<String>,
     pub user_agent: Option<String>,
     /// Whether the request has a body; curl's credential-less probe has none.
@@ -67,6 +70,9 @@ impl RequestMeta {
             tls: conn.tls,
             method: method.to_string(),
             uri: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_string(), ToString::to_string),
+            audit_uri: uri
                 .path_and_query()
                 .map_or_else(|| uri.path().to_string(), ToString::to_string),
             authorization: text(axum::http::header::AUTHORIZATION),
@@ -347,7 +353,7 @@ impl Authenticator {
                 AUTH_CLIENT_CERT,
                 dialect,
             );
-            actor.method = format!("{} {}", meta.method, meta.uri);
+            actor.method = format!("{} {}", meta.method, meta.audit_uri);
             self.core.record_refused_call(&actor, &reason).await;
             return AuthOutcome::Refused { reason };
         }
@@ -394,7 +400,7 @@ impl Authenticator {
                 let claimed_login = Some(login.to_string());
                 let mut actor =
                     meta.actor(Principal::Anonymous { claimed_login }, auth_method, dialect);
-                actor.method = format!("{} {}", meta.method, meta.uri);
+                actor.method = format!("{} {}", meta.method, meta.audit_uri);
                 self.core.record_refused_call(&actor, &reason).await;
                 AuthOutcome::Refused { reason }
             }
@@ -411,7 +417,7 @@ impl Authenticator {
         self.failures.record(meta.peer, self.core.now());
         let claimed_login = claimed.map(|c| c.chars().take(64).collect());
         let mut actor = meta.actor(Principal::Anonymous { claimed_login }, "none", dialect);
-        actor.method = format!("{} {}", meta.method, meta.uri);
+        actor.method = format!("{} {}", meta.method, meta.audit_uri);
         self.core.record_failed_auth(&actor, reason).await;
     }
 }
@@ -449,6 +455,7 @@ pub(crate) mod tests {
             tls: true,
             method: "POST".into(),
             uri: "/xmlapi/xmlapi".into(),
+            audit_uri: "/xmlapi/xmlapi".into(),
             authorization: None,
             user_agent: None,
             has_body: true,

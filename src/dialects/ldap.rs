@@ -238,6 +238,7 @@ impl LdapSession {
             tls: self.tls,
             method: op.to_string(),
             uri: target.chars().take(256).collect(),
+            audit_uri: target.chars().take(256).collect(),
             authorization: None,
             user_agent: None,
             has_body: true,

@@ -429,6 +429,20 @@ fn subscribers_authenticate_with_the_pin_by_name_alias_digest_or_private_key() {
         Some("+"),
     );
     assert_eq!(r.status, 400, "too short: {}", r.body);
+    // A refused login is audited with the path, but never with the PIN it would have set.
+    let r = rest(
+        &app,
+        Some(("carol", "wrong-pin")),
+        "PUT",
+        "my/portal/password/le4k-me-not",
+        &[],
+        Some(" "),
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    let audit = app.cli(&["audit", "tail", "-n", "30"]);
+    let log = String::from_utf8_lossy(&audit.stdout);
+    assert!(log.contains("portal/password/***"), "{log}");
+    assert!(!log.contains("le4k-me-not"), "{log}");
     // The voicemail PIN is the account's vm_password (digits only).
     let r = rest(
         &app,

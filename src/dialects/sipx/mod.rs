@@ -195,7 +195,9 @@ pub async fn endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let meta = RequestMeta::from_http(&conn, &method, &uri, &headers, !body.is_empty());
+    let mut meta = RequestMeta::from_http(&conn, &method, &uri, &headers, !body.is_empty());
+    // A failed authentication is audited with the path: never with a new PIN or a key in it.
+    meta.audit_uri = redacted(&meta.audit_uri).into_owned();
     let answer = match segments(uri.path()) {
         Ok(path) => route(&state, &meta, &method, &uri, &headers, &body, path).await,
         Err(refusal) => Err(refusal),
