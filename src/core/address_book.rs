@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::actor::Actor;
 use super::audit::Event;
 use super::{Core, CoreError, CoreResult, permissions};
-use crate::db::{self, address_book::SubscriberEntryRow};
+use crate::db::{
+    self,
+    address_book::{PhonebookEntryRow, SubscriberEntryRow},
+};
 
 /// The most nodes a filter may have, and its deepest nesting.
 pub const MAX_FILTER_NODES: usize = 256;
@@ -99,7 +102,8 @@ pub struct Entry {
     pub mail: Option<String>,
     pub telephone_numbers: Vec<String>,
     pub mobile: Option<String>,
-    pub sip_uri: String,
+    /// The SIP address; shared phonebook entries have none.
+    pub sip_uri: Option<String>,
 }
 
 impl Entry {
@@ -126,7 +130,7 @@ impl Entry {
             .or_else(|| non_empty(&full_name))
             .unwrap_or_else(|| row.username.clone());
         Self {
-            sip_uri: format!("sip:{}@{domain}", row.username),
+            sip_uri: Some(format!("sip:{}@{domain}", row.username)),
             uid: row.username,
             sn: sn.unwrap_or_else(|| cn.clone()),
             given_name,
@@ -134,6 +138,34 @@ impl Entry {
             telephone_numbers: row.numbers,
             mobile: non_empty(&row.mobile),
             cn,
+        }
+    }
+
+    /// A shared phonebook's entry: `uid` is `phonebook-<id>`, the number its telephoneNumber.
+    fn from_phonebook(row: &PhonebookEntryRow) -> Self {
+        let non_empty = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        let uid = format!("phonebook-{}", row.id);
+        let (given_name, last) = (non_empty(&row.first_name), non_empty(&row.last_name));
+        let cn = [given_name.as_deref(), last.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let cn = non_empty(&cn)
+            .or_else(|| non_empty(&row.number))
+            .unwrap_or_else(|| uid.clone());
+        Self {
+            sn: last.unwrap_or_else(|| cn.clone()),
+            given_name,
+            mail: non_empty(&row.email),
+            telephone_numbers: non_empty(&row.number).into_iter().collect(),
+            mobile: non_empty(&row.mobile),
+            sip_uri: None,
+            cn,
+            uid,
         }
     }
 
@@ -148,7 +180,7 @@ impl Entry {
             Attr::Mail => self.mail.as_deref().into_iter().collect(),
             Attr::TelephoneNumber => self.telephone_numbers.iter().map(String::as_str).collect(),
             Attr::Mobile => self.mobile.as_deref().into_iter().collect(),
-            Attr::LabeledUri => vec![&self.sip_uri],
+            Attr::LabeledUri => self.sip_uri.as_deref().into_iter().collect(),
         }
     }
 }
@@ -314,10 +346,17 @@ struct Book {
 }
 
 impl Book {
-    fn new(version: i64, domain: &str, rows: Vec<SubscriberEntryRow>) -> Self {
+    fn new(
+        version: i64,
+        domain: &str,
+        rows: Vec<SubscriberEntryRow>,
+        phonebook: &[PhonebookEntryRow],
+    ) -> Self {
         let entries: Vec<IndexedEntry> = rows
             .into_iter()
-            .map(|r| IndexedEntry::new(Entry::from_row(r, domain)))
+            .map(|r| Entry::from_row(r, domain))
+            .chain(phonebook.iter().map(Entry::from_phonebook))
+            .map(IndexedEntry::new)
             .collect();
         let sorted = Attr::INDEXED
             .iter()
@@ -454,7 +493,8 @@ impl Core {
             } else {
                 let rows = db::address_book::subscribers_of_domain(conn, &domain)?
                     .ok_or_else(|| CoreError::NotFound(format!("domain {domain}")))?;
-                let book = Arc::new(Book::new(version, &domain, rows));
+                let phonebook = db::address_book::phonebook_entries_of_domain(conn, &domain)?;
+                let book = Arc::new(Book::new(version, &domain, rows, &phonebook));
                 let mut all = books.books.lock().unwrap_or_else(PoisonError::into_inner);
                 if all.len() >= MAX_CACHED_BOOKS {
                     all.clear();
@@ -491,6 +531,10 @@ mod tests {
     }
 
     fn book() -> Book {
+        book_with(&[])
+    }
+
+    fn book_with(phonebook: &[PhonebookEntryRow]) -> Book {
         Book::new(
             1,
             "example.com",
@@ -499,6 +543,7 @@ mod tests {
                 row(2, "alan", "Alan", "Turing", &[]),
                 row(3, "bob", "", "", &["1002"]),
             ],
+            phonebook,
         )
     }
 
@@ -533,7 +578,7 @@ mod tests {
             (dora.given_name.as_deref(), dora.sn.as_str()),
             (Some("Dora van"), "Explorer")
         );
-        assert_eq!(alice.sip_uri, "sip:alice@example.com");
+        assert_eq!(alice.sip_uri.as_deref(), Some("sip:alice@example.com"));
     }
 
     #[test]
@@ -593,6 +638,30 @@ mod tests {
             ["alice"]
         );
         assert_eq!(uids(&b, &prefix(Attr::TelephoneNumber, "10")), ["bob"]);
+    }
+
+    #[test]
+    fn shared_phonebook_entries_are_people_without_a_sip_address() {
+        let b = book_with(&[PhonebookEntryRow {
+            id: 7,
+            first_name: "Alina".into(),
+            last_name: "Shared".into(),
+            number: "+1 555 0100".into(),
+            email: String::new(),
+            mobile: "+1 555 0199".into(),
+        }]);
+        assert_eq!(uids(&b, &prefix(Attr::Cn, "ali")), ["alice", "phonebook-7"]);
+        let entry = &b.entries[3].entry;
+        assert_eq!(entry.cn, "Alina Shared");
+        assert_eq!(entry.values(Attr::LabeledUri), Vec::<&str>::new());
+        assert_eq!(entry.values(Attr::Mobile), ["+1 555 0199"]);
+        assert_eq!(
+            uids(
+                &b,
+                &Filter::Equal(Attr::TelephoneNumber, "+15550100".into())
+            ),
+            ["phonebook-7"]
+        );
     }
 
     #[test]

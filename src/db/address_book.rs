@@ -80,6 +80,50 @@ pub fn subscribers_of_domain(
     Ok(Some(rows))
 }
 
+/// An entry of a shared phonebook as the address book shows it.
+pub struct PhonebookEntryRow {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub number: String,
+    pub email: String,
+    pub mobile: String,
+}
+
+/// The entries of the shared phonebooks published in `domain`'s address book: those owned by
+/// the customer that owns the domain (root for a domain without one) or by a customer above it.
+/// Phonebooks of customers further down are for their own subscribers only and stay out.
+pub fn phonebook_entries_of_domain(
+    conn: &Conn<'_>,
+    domain: &str,
+) -> DbResult<Vec<PhonebookEntryRow>> {
+    Ok(conn
+        .sql()
+        .prepare_cached(
+            "SELECT e.id, e.first_name, e.last_name, e.number,
+                    ifnull(json_extract(e.contact, '$.emailAddress'), ''),
+                    ifnull(json_extract(e.contact, '$.cellPhoneNumber'), '')
+             FROM domains d
+             JOIN customers owner ON owner.id = ifnull(d.customer_id, 1)
+             JOIN phonebooks p
+             JOIN customers book_owner ON book_owner.id = p.customer_id
+             JOIN phonebook_entries e ON e.phonebook_id = p.id
+             WHERE d.name = ? AND substr(owner.path, 1, length(book_owner.path)) = book_owner.path
+             ORDER BY e.id",
+        )?
+        .query_map([domain], |r| {
+            Ok(PhonebookEntryRow {
+                id: r.get(0)?,
+                first_name: r.get(1)?,
+                last_name: r.get(2)?,
+                number: r.get(3)?,
+                email: r.get(4)?,
+                mobile: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
 /// The domain of subscriber `id`, if it has one.
 pub fn subscriber_domain(conn: &Conn<'_>, id: i64) -> DbResult<Option<String>> {
     Ok(conn

@@ -245,6 +245,50 @@ fn a_change_through_the_api_shows_in_the_next_search() {
 }
 
 #[test]
+fn shared_phonebook_entries_are_in_the_book_after_an_import() {
+    let d = directory(&[]);
+    let csv = d.app.data_dir().join("shared.csv");
+    std::fs::write(
+        &csv,
+        "\"First name\",\"Last name\",\"Number\"\n\"Alistair\",\"Front Desk\",\"+43 1 999\"\n",
+    )
+    .unwrap();
+    let out = d
+        .app
+        .cli(&["phonebook", "import", "reception", csv.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uri = format!("ldaps://{}", d.ldaps);
+    let bind = format!("alice@{}", d.domain);
+    let (code, out, err) = ldapsearch(
+        &d,
+        &[
+            "-H",
+            &uri,
+            "-D",
+            &bind,
+            "-w",
+            PASSWORD,
+            "-b",
+            &base(&d.domain),
+            "(cn=ali*)",
+            "cn",
+            "telephoneNumber",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cn: Alistair Front Desk"), "{out}");
+    assert!(out.contains("telephoneNumber: +43 1 999"), "{out}");
+    assert!(
+        out.contains("cn: Alice Liddell"),
+        "the domain's people too: {out}"
+    );
+}
+
+#[test]
 fn python_ldap3_filters_pages_and_refusals() {
     let d = directory(&[]);
     for scenario in ["filters", "paging", "refusals", "starttls"] {

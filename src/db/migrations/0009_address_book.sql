@@ -32,3 +32,15 @@ CREATE TRIGGER address_book_domain_changed AFTER UPDATE OF name ON domains
 BEGIN UPDATE address_book_version SET version = version + 1; END;
 CREATE TRIGGER address_book_domain_removed AFTER DELETE ON domains
 BEGIN UPDATE address_book_version SET version = version + 1; END;
+
+-- Shared phonebook entries are published in the address books too (0006 made the tables).
+CREATE TRIGGER address_book_phonebook_entry_added AFTER INSERT ON phonebook_entries
+BEGIN UPDATE address_book_version SET version = version + 1; END;
+CREATE TRIGGER address_book_phonebook_entry_removed AFTER DELETE ON phonebook_entries
+BEGIN UPDATE address_book_version SET version = version + 1; END;
+CREATE TRIGGER address_book_phonebook_entry_changed AFTER UPDATE ON phonebook_entries
+BEGIN UPDATE address_book_version SET version = version + 1; END;
+CREATE TRIGGER address_book_phonebook_removed AFTER DELETE ON phonebooks
+BEGIN UPDATE address_book_version SET version = version + 1; END;
+CREATE TRIGGER address_book_phonebook_moved AFTER UPDATE OF customer_id ON phonebooks
+BEGIN UPDATE address_book_version SET version = version + 1; END;
