@@ -45,6 +45,12 @@ pub enum Event {
     ForwardingRead = 2104,
     PreferencesChanged = 2200,
     PreferencesRead = 2204,
+    CdrsImported = 2300,
+    RegistrationsPushed = 2301,
+    CallHistoryRead = 2304,
+    VouchersCreated = 2400,
+    VoucherRedeemed = 2401,
+    VouchersRead = 2404,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::actor::Actor;
+use super::actor::{Actor, LoginPrincipal, Principal, Scope};
 use super::audit::Event;
 use super::permissions::{self, Reach};
 use super::records::ListRequest;
@@ -291,6 +291,22 @@ pub(crate) fn reachable_subscriber(conn: &Conn<'_>, reach: &Reach, id: i64) -> C
     Ok(())
 }
 
+/// The subscriber `id` if the principal may work on it: a subscriber login on itself, other
+/// principals through their reach.
+pub(crate) fn check_subscriber(conn: &Conn<'_>, principal: &Principal, id: i64) -> CoreResult<()> {
+    if let Principal::Login(LoginPrincipal {
+        scope: Scope::Subscriber { .. },
+        ..
+    }) = principal
+    {
+        let node = db::accounts::node_by_id(conn, id)?
+            .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
+        return permissions::sees_subscriber(principal, id, &node.customer_path);
+    }
+    let reach = permissions::reach(principal)?;
+    reachable_subscriber(conn, &reach, id)
+}
+
 fn audit_rules(rules: &BTreeMap<String, ForwardRule>, ringtimeout: Option<i64>) -> String {
     let summary: serde_json::Map<String, Json> = rules
         .iter()
@@ -313,8 +329,7 @@ impl Core {
     pub async fn get_forwarding(&self, actor: &Actor, id: i64) -> CoreResult<Forwarding> {
         let acting = actor.clone();
         self.query(actor, Event::ForwardingRead, move |conn| {
-            let reach = permissions::reach(&acting.principal)?;
-            reachable_subscriber(conn, &reach, id)?;
+            check_subscriber(conn, &acting.principal, id)?;
             read_many(conn, &[id])?
                 .pop()
                 .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))
@@ -354,8 +369,7 @@ impl Core {
             return self.refuse(actor, Event::ForwardingChanged, e).await;
         }
         self.mutate(actor, Event::ForwardingChanged, move |tx, actor, _| {
-            let reach = permissions::reach(&actor.principal)?;
-            reachable_subscriber(tx, &reach, id)?;
+            check_subscriber(tx, &actor.principal, id)?;
             let domain = db::forwarding::domains(tx, &[id])?
                 .pop()
                 .and_then(|(_, d)| d);
@@ -370,6 +384,57 @@ impl Core {
                 value: (),
                 target: format!("subscriber:{id}"),
                 detail: audit_rules(&rules, ringtimeout),
+            })
+        })
+        .await
+    }
+}
+
+impl Core {
+    /// Changes only the types in `changes` (a rule sets that type, None clears it) and leaves the
+    /// others as they are. Returns whether anything changed.
+    pub async fn update_forwarding(
+        &self,
+        actor: &Actor,
+        id: i64,
+        mut changes: BTreeMap<String, Option<ForwardRule>>,
+    ) -> CoreResult<bool> {
+        if let Some(kind) = changes.keys().find(|k| !KINDS.contains(&k.as_str())) {
+            let e = invalid(kind, "is not a forwarding type");
+            return self.refuse(actor, Event::ForwardingChanged, e).await;
+        }
+        let before = self.get_forwarding(actor, id).await?;
+        let domain = before.domain.clone();
+        for (kind, rule) in &mut changes {
+            if let Some(rule) = rule
+                && let Err(e) = check_rule(kind, rule, domain.as_deref())
+            {
+                return self.refuse(actor, Event::ForwardingChanged, e).await;
+            }
+        }
+        if changes
+            .iter()
+            .all(|(kind, rule)| before.rules.get(kind) == rule.as_ref())
+        {
+            return Ok(false);
+        }
+        let set: BTreeMap<String, ForwardRule> = changes
+            .iter()
+            .filter_map(|(k, r)| r.clone().map(|r| (k.clone(), r)))
+            .collect();
+        let cleared: Vec<String> = changes
+            .iter()
+            .filter(|(_, r)| r.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let detail = json!({ "changed": audit_rules(&set, None), "cleared": cleared }).to_string();
+        self.mutate(actor, Event::ForwardingChanged, move |tx, actor, _| {
+            check_subscriber(tx, &actor.principal, id)?;
+            db::forwarding::replace_kinds(tx, id, &changes)?;
+            Ok(Done {
+                value: true,
+                target: format!("subscriber:{id}"),
+                detail,
             })
         })
         .await

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod attrs;
 pub mod audit;
 pub mod auth_rules;
+pub mod calls;
 pub mod client_certs;
 pub mod customers;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod records;
 pub mod resources;
 pub mod sessions;
 pub mod trusted_hosts;
+pub mod vouchers;
 
 use std::sync::Arc;
 

@@ -68,6 +68,17 @@ pub fn sees_account(p: &Principal, account_id: i64, customer_path: &str) -> bool
     }
 }
 
+/// Refuses unless the principal may see the subscriber `subscriber_id` owned by the customer at
+/// `customer_path`: trusted hosts, the operator and root see every one, a customer or reseller
+/// login those below it, a subscriber login only itself.
+pub fn sees_subscriber(p: &Principal, subscriber_id: i64, customer_path: &str) -> CoreResult<()> {
+    if sees_account(p, subscriber_id, customer_path) {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfScope(format!("subscriber {subscriber_id}")))
+    }
+}
+
 /// Refuses unless the principal's management bitmask allows `op` on accounts.
 pub fn may_manage_accounts(p: &Principal, op: Op) -> CoreResult<()> {
     match p {

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
+pub mod calls;
 pub mod client_certs;
 pub mod contacts;
 pub mod customer_tree;
@@ -25,6 +26,7 @@ pub mod resources;
 pub mod sessions;
 pub mod settings;
 pub mod trusted_hosts;
+pub mod vouchers;
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -114,6 +116,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
+        M::up(include_str!("migrations/0008_sip2sip.sql")),
     ])
 }
 
