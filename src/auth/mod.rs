@@ -4,6 +4,7 @@
 //! decided by the core ([`crate::core::logins::ApiLogin::pass_gates`]); this module only asks.
 
 pub mod digest;
+pub mod self_care;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

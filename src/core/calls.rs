@@ -411,7 +411,7 @@ mod tests {
             direction: "placed".into(),
             remote_party: "sip:bob@example.com".into(),
             display_name: String::new(),
-            start_time: "2026-11-20T10:00:00Z".into(),
+            start_time: "2025-11-20T10:00:00Z".into(),
             duration: 61,
             status: "200".into(),
             price: Some(0.12),
@@ -437,8 +437,8 @@ mod tests {
     #[test]
     fn rfc3339_times_with_offsets_are_read_as_utc() {
         assert_eq!(
-            parse_rfc3339("2026-11-20T11:00:00+01:00"),
-            parse_rfc3339("2026-11-20T10:00:00Z")
+            parse_rfc3339("2025-11-20T11:00:00+01:00"),
+            parse_rfc3339("2025-11-20T10:00:00Z")
         );
         assert_eq!(parse_rfc3339("2026-11-20 10:00:00"), None);
     }

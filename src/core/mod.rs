@@ -13,6 +13,7 @@ pub mod customers;
 pub mod error;
 pub mod forwarding;
 pub mod gates;
+pub mod identity;
 pub mod logins;
 pub mod maintenance;
 pub mod passwords;
@@ -20,6 +21,7 @@ pub mod permissions;
 pub mod preferences;
 pub mod records;
 pub mod resources;
+pub mod self_care;
 pub mod sessions;
 pub mod trusted_hosts;
 pub mod vouchers;
@@ -69,6 +71,11 @@ impl Core {
 
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The clock this core reads, for parts that sign or expire things on the same time.
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
     }
 
     pub fn now(&self) -> i64 {

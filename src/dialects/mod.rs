@@ -1,4 +1,6 @@
 //! Wire dialects: thin translations between a wire format and the core.
 
 pub mod c5;
+pub mod feed;
+pub mod sip2sip;
 pub mod xmlrpc;

@@ -38,7 +38,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
 use crate::db::Db;
-use crate::dialects::{c5, xmlrpc};
+use crate::dialects::{c5, feed, sip2sip, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +81,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api", any(c5::endpoint))
         .route("/api/", any(c5::endpoint))
         .route("/api/{*rest}", any(c5::endpoint))
+        .route("/settings.phtml", any(sip2sip::endpoint))
+        .route("/feed/{kind}", any(feed::endpoint))
         .merge(crate::admin::routes())
         .fallback(not_found)
         .with_state(state)
