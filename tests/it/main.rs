@@ -15,6 +15,7 @@ mod clients;
 mod common;
 mod packaging;
 mod server;
+mod sip2sip;
 mod trusted_hosts;
 mod upgrade;
 mod xmlrpc_errors;
