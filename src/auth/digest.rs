@@ -428,8 +428,14 @@ impl DigestAuthority {
 
     /// `WWW-Authenticate` values: SHA-256 then MD5, one fresh nonce, exactly `qop="auth"`.
     pub fn challenges(&self, stale: bool) -> Vec<String> {
+        self.challenges_in(&self.realm, stale)
+    }
+
+    /// [`Self::challenges`] for another realm: the self-care dialects challenge in the realm a
+    /// request names (SIP2SIP's SIP domain). Nonces do not depend on the realm.
+    pub fn challenges_in(&self, realm: &str, stale: bool) -> Vec<String> {
         let nonce = self.issue_nonce();
-        let realm = self.realm.replace('\\', "\\\\").replace('"', "\\\"");
+        let realm = realm.replace('\\', "\\\\").replace('"', "\\\"");
         let stale = if stale { ", stale=true" } else { "" };
         Algorithm::ALL
             .iter()
@@ -490,7 +496,19 @@ impl DigestAuthority {
         request_uri: &str,
         ha1_hex: Option<&str>,
     ) -> Verdict {
-        if creds.realm != self.realm {
+        self.verify_in(&self.realm, creds, method, request_uri, ha1_hex)
+    }
+
+    /// [`Self::verify`] for a response to [`Self::challenges_in`] `realm`.
+    pub fn verify_in(
+        &self,
+        realm: &str,
+        creds: &DigestCredentials,
+        method: &str,
+        request_uri: &str,
+        ha1_hex: Option<&str>,
+    ) -> Verdict {
+        if creds.realm != realm {
             return Verdict::WrongRealm;
         }
         if creds.uri != request_uri {

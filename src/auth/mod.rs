@@ -403,7 +403,7 @@ impl Authenticator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use std::time::Duration;
@@ -413,7 +413,7 @@ mod tests {
     use crate::core::audit::AuditFilter;
     use crate::db::Db;
 
-    async fn authenticator() -> (Authenticator, Core, tempfile::TempDir) {
+    pub(crate) async fn authenticator() -> (Authenticator, Core, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
         let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
@@ -429,7 +429,7 @@ mod tests {
         (Authenticator::new(core.clone(), digest), core, dir)
     }
 
-    fn meta(cert: Option<ClientCert>) -> RequestMeta {
+    pub(crate) fn meta(cert: Option<ClientCert>) -> RequestMeta {
         RequestMeta {
             peer: "127.0.0.1".parse().unwrap(),
             tls: true,

@@ -12,7 +12,8 @@ pub enum Scope {
 /// A login that passed authentication and the API gates.
 #[derive(Debug, Clone)]
 pub struct LoginPrincipal {
-    pub login_id: i64,
+    /// The `logins` row; None for a subscriber authenticated with its own account secret.
+    pub login_id: Option<i64>,
     pub login: String,
     pub scope: Scope,
     /// The scope customer's management bitmasks (bit0 add, bit1 edit, bit2 delete).
@@ -55,7 +56,18 @@ impl Principal {
 
     pub fn login_id(&self) -> Option<i64> {
         match self {
-            Self::Login(l) => Some(l.login_id),
+            Self::Login(l) => l.login_id,
+            _ => None,
+        }
+    }
+
+    /// The subscriber a self-care principal is, acting on itself.
+    pub fn own_subscriber(&self) -> Option<i64> {
+        match self {
+            Self::Login(LoginPrincipal {
+                scope: Scope::Subscriber { id, .. },
+                ..
+            }) => Some(*id),
             _ => None,
         }
     }
@@ -168,7 +180,7 @@ mod tests {
         );
 
         let login = LoginPrincipal {
-            login_id: 2,
+            login_id: Some(2),
             login: "CustomerA".into(),
             scope: Scope::Customer {
                 id: 2,

@@ -129,7 +129,7 @@ fn fed_account(
     };
     let FedAccount { id, customer_path } = db::calls::account_by_address(conn, user, domain)?
         .ok_or_else(|| bad(place, "account", format!("no subscriber '{account}'")))?;
-    if permissions::sees_subscriber(&actor.principal, id, &customer_path).is_err() {
+    if !permissions::sees_account(&actor.principal, id, &customer_path) {
         // Outside the caller's scope reads exactly like a missing subscriber.
         return Err(bad(place, "account", format!("no subscriber '{account}'")));
     }
@@ -187,11 +187,16 @@ fn may_feed(actor: &Actor) -> CoreResult<()> {
     }
 }
 
-/// The subscriber `id` if the actor may see it.
+/// The subscriber `id` if the actor may see it: itself, or an account of the actor's customer
+/// subtree (Sippy's account scope, so a customer login reads its accounts' calls).
 fn visible_subscriber(conn: &Conn<'_>, actor: &Actor, id: i64) -> CoreResult<()> {
     let node = db::accounts::node_by_id(conn, id)?
         .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
-    permissions::sees_subscriber(&actor.principal, id, &node.customer_path)
+    if permissions::sees_account(&actor.principal, id, &node.customer_path) {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfScope(format!("subscriber {id}")))
+    }
 }
 
 impl Core {

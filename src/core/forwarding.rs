@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::actor::{Actor, LoginPrincipal, Principal, Scope};
+use super::actor::{Actor, Principal};
 use super::audit::Event;
-use super::permissions::{self, Reach};
+use super::permissions;
 use super::records::ListRequest;
 use super::resources::Collection;
 use super::{Core, CoreError, CoreResult, Done};
@@ -281,30 +281,14 @@ pub(crate) fn read_many(conn: &Conn<'_>, ids: &[i64]) -> CoreResult<Vec<Forwardi
 }
 
 /// The subscriber `id` if the principal reaches it.
-pub(crate) fn reachable_subscriber(conn: &Conn<'_>, reach: &Reach, id: i64) -> CoreResult<()> {
-    let what = format!("subscriber {id}");
-    let node =
-        db::accounts::node_by_id(conn, id)?.ok_or_else(|| CoreError::NotFound(what.clone()))?;
-    if !reach.sees(&node.customer_path) {
-        return Err(CoreError::OutOfScope(what));
-    }
-    Ok(())
-}
-
-/// The subscriber `id` if the principal may work on it: a subscriber login on itself, other
-/// principals through their reach.
-pub(crate) fn check_subscriber(conn: &Conn<'_>, principal: &Principal, id: i64) -> CoreResult<()> {
-    if let Principal::Login(LoginPrincipal {
-        scope: Scope::Subscriber { .. },
-        ..
-    }) = principal
-    {
-        let node = db::accounts::node_by_id(conn, id)?
-            .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
-        return permissions::sees_subscriber(principal, id, &node.customer_path);
-    }
-    let reach = permissions::reach(principal)?;
-    reachable_subscriber(conn, &reach, id)
+pub(crate) fn reachable_subscriber(
+    conn: &Conn<'_>,
+    principal: &Principal,
+    id: i64,
+) -> CoreResult<()> {
+    let node = db::accounts::node_by_id(conn, id)?
+        .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
+    permissions::sees_subscriber(principal, id, &node.customer_path)
 }
 
 fn audit_rules(rules: &BTreeMap<String, ForwardRule>, ringtimeout: Option<i64>) -> String {
@@ -329,7 +313,7 @@ impl Core {
     pub async fn get_forwarding(&self, actor: &Actor, id: i64) -> CoreResult<Forwarding> {
         let acting = actor.clone();
         self.query(actor, Event::ForwardingRead, move |conn| {
-            check_subscriber(conn, &acting.principal, id)?;
+            reachable_subscriber(conn, &acting.principal, id)?;
             read_many(conn, &[id])?
                 .pop()
                 .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))
@@ -369,7 +353,7 @@ impl Core {
             return self.refuse(actor, Event::ForwardingChanged, e).await;
         }
         self.mutate(actor, Event::ForwardingChanged, move |tx, actor, _| {
-            check_subscriber(tx, &actor.principal, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             let domain = db::forwarding::domains(tx, &[id])?
                 .pop()
                 .and_then(|(_, d)| d);
@@ -429,7 +413,7 @@ impl Core {
             .collect();
         let detail = json!({ "changed": audit_rules(&set, None), "cleared": cleared }).to_string();
         self.mutate(actor, Event::ForwardingChanged, move |tx, actor, _| {
-            check_subscriber(tx, &actor.principal, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             db::forwarding::replace_kinds(tx, id, &changes)?;
             Ok(Done {
                 value: true,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::actor::Actor;
 use super::audit::Event;
-use super::forwarding::check_subscriber;
+use super::forwarding::reachable_subscriber;
 use super::{Core, CoreError, CoreResult, Done};
 use crate::db;
 
@@ -42,7 +42,7 @@ impl Core {
     pub async fn identity(&self, actor: &Actor, id: i64) -> CoreResult<Identity> {
         let acting = actor.clone();
         self.query(actor, Event::AccountRead, move |conn| {
-            check_subscriber(conn, &acting.principal, id)?;
+            reachable_subscriber(conn, &acting.principal, id)?;
             db::identity::read(conn, id)?
                 .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))
         })
@@ -56,7 +56,7 @@ impl Core {
             Err(e) => return self.refuse(actor, Event::AccountUpdated, e).await,
         };
         self.mutate(actor, Event::AccountUpdated, move |tx, actor, _| {
-            check_subscriber(tx, &actor.principal, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             let identity = db::identity::read(tx, id)?
                 .ok_or_else(|| CoreError::NotFound(format!("subscriber {id}")))?;
             if identity.numbers.len() >= MAX_ALIASES {

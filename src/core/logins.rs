@@ -49,7 +49,7 @@ impl ApiLogin {
             return Err(gate.reason(&row.login));
         }
         Ok(LoginPrincipal {
-            login_id: row.login_id,
+            login_id: Some(row.login_id),
             login: row.login.clone(),
             scope: Scope::Customer {
                 id: row.customer_id,

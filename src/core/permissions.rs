@@ -1,6 +1,6 @@
 //! Who may do what. Every scope decision in switchyard is made here, never in a dialect.
 
-use super::actor::{Principal, Scope};
+use super::actor::{LoginPrincipal, Principal, Scope};
 use super::error::{CoreError, CoreResult};
 
 /// An operation on a kind of object, as Sippy's management bitmasks name them.
@@ -65,17 +65,6 @@ pub fn sees_account(p: &Principal, account_id: i64, customer_path: &str) -> bool
             Scope::Customer { .. } => sees_customer(p, customer_path),
         },
         other => sees_customer(other, customer_path),
-    }
-}
-
-/// Refuses unless the principal may see the subscriber `subscriber_id` owned by the customer at
-/// `customer_path`: trusted hosts, the operator and root see every one, a customer or reseller
-/// login those below it, a subscriber login only itself.
-pub fn sees_subscriber(p: &Principal, subscriber_id: i64, customer_path: &str) -> CoreResult<()> {
-    if sees_account(p, subscriber_id, customer_path) {
-        Ok(())
-    } else {
-        Err(CoreError::OutOfScope(format!("subscriber {subscriber_id}")))
     }
 }
 
@@ -186,6 +175,29 @@ pub fn reach(p: &Principal) -> CoreResult<Reach> {
     }
 }
 
+/// Refuses unless the principal may read or change subscriber `id`, owned by the customer at
+/// `customer_path`: the subscriber itself (the self-care dialects), or a login whose C5 reach
+/// covers that customer. Anything else is answered like a missing subscriber.
+pub fn sees_subscriber(p: &Principal, id: i64, customer_path: &str) -> CoreResult<()> {
+    let out_of_scope = || CoreError::OutOfScope(format!("subscriber {id}"));
+    if let Principal::Login(LoginPrincipal {
+        scope: Scope::Subscriber { id: own, .. },
+        ..
+    }) = p
+    {
+        return if *own == id {
+            Ok(())
+        } else {
+            Err(out_of_scope())
+        };
+    }
+    if reach(p)?.sees(customer_path) {
+        Ok(())
+    } else {
+        Err(out_of_scope())
+    }
+}
+
 /// The path of the top of the customer tree the principal sees: its own customer's node, or the
 /// whole tree ('/') for trusted hosts and the operator.
 pub fn visible_root(p: &Principal) -> CoreResult<String> {
@@ -215,7 +227,11 @@ pub fn reaches_all(p: &Principal) -> CoreResult<()> {
 /// login (read-only ones too); trusted hosts, the operator and subscriber logins have none.
 pub fn client_cert_holder(p: &Principal) -> CoreResult<i64> {
     match p {
-        Principal::Login(l) if matches!(l.scope, Scope::Customer { .. }) => Ok(l.login_id),
+        Principal::Login(LoginPrincipal {
+            login_id: Some(id),
+            scope: Scope::Customer { .. },
+            ..
+        }) => Ok(*id),
         Principal::Login(_) => Err(CoreError::Forbidden(
             "client certificates are issued to customer and admin logins only".into(),
         )),
@@ -242,11 +258,10 @@ pub fn may_issue_client_certs_for_others(p: &Principal) -> CoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::actor::LoginPrincipal;
 
     fn login(path: &str, mgmt: i64) -> Principal {
         Principal::Login(LoginPrincipal {
-            login_id: 9,
+            login_id: Some(9),
             login: "x".into(),
             scope: Scope::Customer {
                 id: 5,

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::actor::Actor;
 use super::audit::Event;
-use super::forwarding::check_subscriber;
+use super::forwarding::reachable_subscriber;
 use super::{Core, CoreError, CoreResult, Done};
 use crate::db;
 
@@ -171,7 +171,7 @@ impl Core {
         ];
         let detail = json!({ "resource": "dnd", "on": on, "until": until }).to_string();
         self.mutate(actor, Event::PreferencesChanged, move |tx, actor, _| {
-            check_subscriber(tx, &actor.principal, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             db::preferences::replace(tx, id, &values, false)?;
             Ok(Done {
                 value: (),
@@ -193,7 +193,7 @@ impl Core {
         let acting = actor.clone();
         let now_secs = self.now() / 1000;
         self.query(actor, Event::PreferencesRead, move |conn| {
-            check_subscriber(conn, &acting.principal, id)?;
+            reachable_subscriber(conn, &acting.principal, id)?;
             let mut prefs: Preferences = db::preferences::values(conn, &[id])?
                 .into_iter()
                 .map(|(_, name, values)| (name, values))
@@ -259,7 +259,7 @@ impl Core {
             json!({ "resource": "subscriberpreferences", "set": names, "replace": replace })
                 .to_string();
         self.mutate(actor, Event::PreferencesChanged, move |tx, actor, _| {
-            check_subscriber(tx, &actor.principal, id)?;
+            reachable_subscriber(tx, &actor.principal, id)?;
             db::preferences::replace(tx, id, &values, replace)?;
             Ok(Done {
                 value: unknown,

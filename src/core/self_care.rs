@@ -1,59 +1,84 @@
-//! Subscribers authenticating as themselves (SIP2SIP `settings.phtml`, sipXconfig `/my/`): the
-//! account a user name (or alias number) and domain name, and the secret it proves.
-//!
-//! Interim copy of the shared foundation's API (see the branch report): replaced by main's when
-//! it lands.
+//! Self-care: a subscriber authenticating as itself with its own secret, as sipXconfig's
+//! `/my/...` routes (the user-portal PIN) and SIP2SIP's `settings.phtml` (the web password, else
+//! the SIP password) do. The principal it yields is scoped to that one subscriber.
 
-use super::actor::{LoginPrincipal, Principal, Scope};
-use super::{Core, CoreError, CoreResult};
-use crate::db;
+use super::actor::{LoginPrincipal, Scope};
+use super::{Core, CoreResult};
+use crate::db::{self, self_care::SelfCareRow};
 
-/// Which of an account's secrets a dialect takes as its password.
+/// Which of a subscriber's secrets a dialect takes as its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SelfCareSecret {
-    /// sipXconfig's user-portal PIN.
+    /// sipXconfig: the user-portal PIN.
     PortalPin,
     /// SIP2SIP: the web password, else the SIP password.
     WebOrSipPassword,
 }
 
-/// A subscriber that may authenticate as itself.
-#[derive(Debug, Clone)]
-pub struct SelfCareAccount {
-    pub subscriber_id: i64,
-    pub customer_id: i64,
-    pub username: String,
-    pub domain: Option<String>,
-    /// Blocked or not active: it may not sign in.
-    pub disabled: bool,
-    web_password: String,
-    voip_password: String,
+/// A subscriber found by a self-care user name. Secrets are never printed.
+#[derive(Clone)]
+pub struct SelfCareAccount(SelfCareRow);
+
+impl std::fmt::Debug for SelfCareAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelfCareAccount")
+            .field("subscriber_id", &self.0.subscriber_id)
+            .field("username", &self.0.username)
+            .field("domain", &self.0.domain)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SelfCareAccount {
-    /// The secret the dialect checks, if the account has one.
+    pub fn subscriber_id(&self) -> i64 {
+        self.0.subscriber_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    pub fn domain(&self) -> Option<&str> {
+        self.0.domain.as_deref()
+    }
+
+    /// `user@domain`, or the user name alone for an account without a domain.
+    pub fn address(&self) -> String {
+        match &self.0.domain {
+            Some(d) => format!("{}@{d}", self.0.username),
+            None => self.0.username.clone(),
+        }
+    }
+
+    /// The secret `kind` names, or None when the account has none set (sign-in refused).
     pub fn secret(&self, kind: SelfCareSecret) -> Option<&str> {
+        let set = |s: &str| !s.is_empty();
         match kind {
-            SelfCareSecret::PortalPin => None,
-            SelfCareSecret::WebOrSipPassword => [&self.web_password, &self.voip_password]
+            SelfCareSecret::PortalPin => self.0.portal_pin.as_deref().filter(|s| set(s)),
+            SelfCareSecret::WebOrSipPassword => [&self.0.web_password, &self.0.voip_password]
                 .into_iter()
-                .find(|s| !s.is_empty())
+                .find(|s| set(s))
                 .map(String::as_str),
         }
     }
 
-    /// The principal of this subscriber acting on itself.
-    pub fn principal(&self) -> Principal {
-        let login = match &self.domain {
-            Some(d) => format!("{}@{d}", self.username),
-            None => self.username.clone(),
-        };
-        Principal::Login(LoginPrincipal {
-            login_id: 0,
-            login,
+    /// The principal of the subscriber acting on itself, or why it may not sign in: a blocked or
+    /// locked account, or a customer that is blocked, locked or terminated.
+    pub fn principal(&self) -> Result<LoginPrincipal, String> {
+        let row = &self.0;
+        let who = self.address();
+        if row.subscriber_blocked || row.subscriber_status != "active" {
+            return Err(format!("the account {who} is blocked"));
+        }
+        if row.customer_blocked || !matches!(row.customer_status.as_str(), "active" | "pending") {
+            return Err(format!("the customer of the account {who} is blocked"));
+        }
+        Ok(LoginPrincipal {
+            login_id: None,
+            login: who,
             scope: Scope::Subscriber {
-                id: self.subscriber_id,
-                customer_id: self.customer_id,
+                id: row.subscriber_id,
+                customer_id: row.customer_id,
             },
             accounts_mgmt: 0,
             customers_mgmt: 0,
@@ -64,30 +89,93 @@ impl SelfCareAccount {
 }
 
 impl Core {
-    /// The account `user` (a user name or alias number) in `domain`; with no domain the user name
-    /// must be unique. None when there is no such account or the name is ambiguous.
+    /// The subscriber whose user name or number is `user`, within `domain` when given. Without a
+    /// domain the match must be unique: an ambiguous name finds nobody.
     pub async fn find_self_care_account(
         &self,
         user: &str,
         domain: Option<&str>,
     ) -> CoreResult<Option<SelfCareAccount>> {
         let (user, domain) = (user.to_string(), domain.map(str::to_string));
-        self.db
-            .read(move |conn| {
-                let rows = db::self_care::find(conn, &user, domain.as_deref())?;
-                Ok::<_, CoreError>(match <[_; 1]>::try_from(rows) {
-                    Ok([row]) => Some(SelfCareAccount {
-                        subscriber_id: row.subscriber_id,
-                        customer_id: row.customer_id,
-                        username: row.username,
-                        domain: row.domain,
-                        disabled: row.disabled,
-                        web_password: row.web_password,
-                        voip_password: row.voip_password,
-                    }),
-                    Err(_) => None,
-                })
-            })
-            .await
+        let mut found = self
+            .db
+            .read(move |conn| db::self_care::find(conn, &user, domain.as_deref()))
+            .await?;
+        Ok(if found.len() == 1 {
+            found.pop().map(SelfCareAccount)
+        } else {
+            None
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> SelfCareRow {
+        SelfCareRow {
+            subscriber_id: 7,
+            customer_id: 3,
+            username: "alice".into(),
+            domain: Some("example.com".into()),
+            web_password: String::new(),
+            voip_password: "sip-secret".into(),
+            portal_pin: None,
+            subscriber_blocked: false,
+            subscriber_status: "active".into(),
+            customer_blocked: false,
+            customer_status: "active".into(),
+        }
+    }
+
+    #[test]
+    fn the_web_password_wins_and_the_sip_password_stands_in() {
+        let mut r = row();
+        let account = SelfCareAccount(r.clone());
+        assert_eq!(
+            account.secret(SelfCareSecret::WebOrSipPassword),
+            Some("sip-secret")
+        );
+        assert_eq!(account.secret(SelfCareSecret::PortalPin), None);
+        r.web_password = "web-secret".into();
+        r.portal_pin = Some("1234".into());
+        let account = SelfCareAccount(r);
+        assert_eq!(
+            account.secret(SelfCareSecret::WebOrSipPassword),
+            Some("web-secret")
+        );
+        assert_eq!(account.secret(SelfCareSecret::PortalPin), Some("1234"));
+    }
+
+    #[test]
+    fn blocked_accounts_and_customers_get_no_principal() {
+        let p = SelfCareAccount(row()).principal().unwrap();
+        assert_eq!(p.login, "alice@example.com");
+        assert_eq!(p.login_id, None);
+        assert_eq!(
+            p.scope,
+            Scope::Subscriber {
+                id: 7,
+                customer_id: 3
+            }
+        );
+        let mut r = row();
+        r.subscriber_status = "locked".into();
+        assert!(SelfCareAccount(r).principal().is_err());
+        let mut r = row();
+        r.customer_status = "terminated".into();
+        assert!(SelfCareAccount(r).principal().is_err());
+        let mut r = row();
+        r.customer_blocked = true;
+        assert!(SelfCareAccount(r).principal().is_err());
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let mut r = row();
+        r.portal_pin = Some("9876".into());
+        let printed = format!("{:?}", SelfCareAccount(r));
+        assert!(!printed.contains("sip-secret") && !printed.contains("9876"));
     }
 }

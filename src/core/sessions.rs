@@ -108,7 +108,7 @@ async fn verify_off_thread(password: String, phc: Option<String>) -> CoreResult<
 
 fn session_from_row(row: SessionRow) -> AdminSession {
     let principal = Principal::Login(LoginPrincipal {
-        login_id: row.login_id,
+        login_id: Some(row.login_id),
         login: row.login.clone(),
         scope: Scope::Customer {
             id: row.customer_id,
@@ -194,7 +194,7 @@ impl Core {
         };
         let mut acting = actor.clone();
         acting.principal = Principal::Login(LoginPrincipal {
-            login_id: row.login_id,
+            login_id: Some(row.login_id),
             login: row.login.clone(),
             scope: Scope::Customer {
                 id: row.customer_id,
@@ -282,7 +282,7 @@ impl Core {
         new: &str,
     ) -> CoreResult<()> {
         let Principal::Login(LoginPrincipal {
-            login_id,
+            login_id: Some(login_id),
             scope: Scope::Customer {
                 id: customer_id, ..
             },

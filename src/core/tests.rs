@@ -28,7 +28,8 @@ fn trusted() -> Actor {
     actor
 }
 
-fn account(name: &str) -> Fields {
+/// A complete set of account fields, for tests anywhere in the crate.
+pub(crate) fn account(name: &str) -> Fields {
     let s = |v: &str| Field::Str(v.into());
     [
         ("username", s(name)),
@@ -417,4 +418,66 @@ async fn a_read_only_login_may_fetch_a_certificate_but_not_write() {
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::ReadOnly), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_subscriber_acting_on_itself_reaches_its_own_forwarding_and_no_other() {
+    use super::actor::{LoginPrincipal, Scope};
+    use super::forwarding::{Destination, ForwardRule};
+
+    let (core, _dir) = core().await;
+    let op = Actor::operator("test");
+    let own = core
+        .create_account(&op, Some(1), account("own"))
+        .await
+        .unwrap();
+    let other = core
+        .create_account(&op, Some(1), account("other"))
+        .await
+        .unwrap();
+    let mut me = Actor::operator("test");
+    me.principal = Principal::Login(LoginPrincipal {
+        login_id: None,
+        login: "own".into(),
+        scope: Scope::Subscriber {
+            id: own,
+            customer_id: 1,
+        },
+        accounts_mgmt: 0,
+        customers_mgmt: 0,
+        read_only: false,
+        is_reseller: false,
+    });
+    let rule = ForwardRule {
+        destinations: vec![Destination {
+            destination: "sip:bob@example.org".into(),
+            priority: 1,
+            timeout: 30,
+            announcement_id: None,
+        }],
+        times: None,
+        sources: None,
+        bnumbers: None,
+    };
+    let rules = [("cfu".to_string(), rule)].into_iter().collect();
+    core.set_forwarding(&me, own, rules, None).await.unwrap();
+    let read = core.get_forwarding(&me, own).await.unwrap();
+    assert_eq!(
+        read.rules["cfu"].destinations[0].destination,
+        "sip:bob@example.org"
+    );
+    assert!(matches!(
+        core.get_forwarding(&me, other).await,
+        Err(CoreError::OutOfScope(_))
+    ));
+    assert!(matches!(
+        core.set_forwarding(&me, other, std::collections::BTreeMap::new(), None)
+            .await,
+        Err(CoreError::OutOfScope(_))
+    ));
+    assert!(core.get_preferences(&me, own).await.is_ok());
+    assert!(matches!(
+        core.get_preferences(&me, other).await,
+        Err(CoreError::OutOfScope(_))
+    ));
 }

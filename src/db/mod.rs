@@ -118,6 +118,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_c5.sql")),
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
+        M::up(include_str!("migrations/0005_self_care.sql")),
         M::up(include_str!("migrations/0008_sip2sip.sql")),
     ])
 }

@@ -16,10 +16,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::auth::self_care::{SelfCareRules, SelfCareSecret};
+use crate::auth::self_care::SelfCareRules;
 use crate::auth::{AuthOutcome, RequestMeta};
 use crate::core::CoreError;
 use crate::core::actor::{Actor, LoginPrincipal, Principal, Scope};
+use crate::core::self_care::SelfCareSecret;
 use crate::server::{AppState, ConnInfo};
 
 const DIALECT: &str = "sip2sip";
@@ -128,8 +129,10 @@ pub async fn endpoint(
         return outcome(false, "Error: invalid realm");
     }
     let meta = RequestMeta::from_http(&conn, &method, &uri, &headers, !body.is_empty());
+    // A user name without `@domain` is in the realm's domain (the realm is the SIP domain).
     let rules = SelfCareRules {
         realm: realm.clone(),
+        default_domain: Some(realm.clone()),
         secret: SelfCareSecret::WebOrSipPassword,
         basic_over_tls: false,
     };
