@@ -12,10 +12,10 @@ use super::actor::Actor;
 use super::audit::Event;
 use super::permissions;
 use super::{Core, CoreError, CoreResult, Done};
-use crate::db::calls::{CdrOwner, CdrRow, FedAccount, NewCdr, RegistrationRow};
+use crate::db::calls::{CdrOwner, FedAccount, NewCdr, RegistrationRow};
 use crate::db::{self, Conn};
 
-pub use crate::db::calls::{CdrRow as Cdr, RegistrationRow as Registration};
+pub use crate::db::calls::{CdrKind, CdrRow as Cdr, ListedCdr, RegistrationRow as Registration};
 
 /// The most rows one batch may hold.
 pub const MAX_BATCH: usize = 1_000_000;
@@ -349,17 +349,17 @@ impl Core {
         .await
     }
 
-    /// Records of one subscriber, or of every subscriber below a customer, started in [from, to)
-    /// (ms), oldest first; each with its subscriber's customer id.
+    /// Records of one subscriber, or of every subscriber below a customer, of `kind`, started in
+    /// [from, to) (ms), oldest first.
     pub async fn list_cdrs(
         &self,
         actor: &Actor,
         owner: CdrScope,
-        from: i64,
-        to: i64,
+        kind: CdrKind,
+        (from, to): (i64, i64),
         offset: Option<i64>,
         limit: Option<i64>,
-    ) -> CoreResult<Vec<(CdrRow, i64)>> {
+    ) -> CoreResult<Vec<ListedCdr>> {
         let (offset, limit) = match super::page(offset, limit) {
             Ok(page) => page,
             Err(e) => return self.refuse(actor, Event::CallHistoryRead, e).await,
@@ -369,7 +369,9 @@ impl Core {
             CdrScope::Subscriber(id) => {
                 visible_subscriber(conn, &acting, id)?;
                 let owner = CdrOwner::Subscriber(id);
-                Ok(db::calls::list(conn, &owner, from, to, offset, limit)?)
+                Ok(db::calls::list(
+                    conn, &owner, kind, from, to, offset, limit,
+                )?)
             }
             CdrScope::Customer(id) => {
                 let what = format!("customer {id}");
@@ -379,7 +381,9 @@ impl Core {
                     return Err(CoreError::OutOfScope(what));
                 }
                 let owner = CdrOwner::Subtree(&node.path);
-                Ok(db::calls::list(conn, &owner, from, to, offset, limit)?)
+                Ok(db::calls::list(
+                    conn, &owner, kind, from, to, offset, limit,
+                )?)
             }
         })
         .await

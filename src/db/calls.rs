@@ -135,15 +135,49 @@ pub enum CdrOwner<'a> {
     Subtree(&'a str),
 }
 
-/// Records started in [from, to) (ms), oldest first, paged.
+/// Which records a listing keeps, as Sippy's `type` names them. A call completed when its SIP
+/// status is 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdrKind {
+    All,
+    NonZero,
+    NonZeroAndErrors,
+    Complete,
+    Incomplete,
+    Errors,
+}
+
+impl CdrKind {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::All => "1",
+            Self::NonZero => "r.duration > 0",
+            Self::NonZeroAndErrors => "(r.duration > 0 OR r.status NOT LIKE '2%')",
+            Self::Complete => "r.status LIKE '2%'",
+            Self::Incomplete => "r.status NOT LIKE '2%'",
+            Self::Errors => "(r.status NOT LIKE '2%' AND r.duration = 0)",
+        }
+    }
+}
+
+/// One listed record with its subscriber's customer and user name.
+#[derive(Debug, Clone)]
+pub struct ListedCdr {
+    pub cdr: CdrRow,
+    pub customer_id: i64,
+    pub username: String,
+}
+
+/// Records started in [from, to) (ms) of the kind asked for, oldest first, paged.
 pub fn list(
     conn: &Conn<'_>,
     owner: &CdrOwner<'_>,
+    kind: CdrKind,
     from: i64,
     to: i64,
     offset: i64,
     limit: i64,
-) -> DbResult<Vec<(CdrRow, i64)>> {
+) -> DbResult<Vec<ListedCdr>> {
     let (filter, key): (&str, rusqlite::types::Value) = match owner {
         CdrOwner::Subscriber(id) => ("s.id = ?1", (*id).into()),
         CdrOwner::Subtree(path) => (
@@ -157,14 +191,19 @@ pub fn list(
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT {columns}, s.customer_id FROM cdrs r JOIN subscribers s ON s.id = r.subscriber_id
-         JOIN customers c ON c.id = s.customer_id
-         WHERE {filter} AND r.start_time >= ?2 AND r.start_time < ?3
-         ORDER BY r.start_time, r.id LIMIT ?4 OFFSET ?5"
+        "SELECT {columns}, s.customer_id, s.username FROM cdrs r
+         JOIN subscribers s ON s.id = r.subscriber_id JOIN customers c ON c.id = s.customer_id
+         WHERE {filter} AND {} AND r.start_time >= ?2 AND r.start_time < ?3
+         ORDER BY r.start_time, r.id LIMIT ?4 OFFSET ?5",
+        kind.sql()
     );
     let mut stmt = conn.sql().prepare_cached(&sql)?;
     let rows = stmt.query_map(params![key, from, to, limit, offset], |r| {
-        Ok((cdr(r)?, r.get(10)?))
+        Ok(ListedCdr {
+            cdr: cdr(r)?,
+            customer_id: r.get(10)?,
+            username: r.get(11)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

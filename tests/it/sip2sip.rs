@@ -342,3 +342,115 @@ fn vouchers_and_sippy_funds_are_one_balance_history() {
     );
     assert!(log.contains("add_balance"), "{log}");
 }
+
+/// Posts JSON to a feed as root (Basic over TLS); returns (status, body).
+fn feed(app: &TestApp, kind: &str, body: &Value) -> (u16, String) {
+    let r = api(
+        app,
+        ROOT,
+        "POST",
+        &format!("/feed/{kind}"),
+        &["Content-Type: application/json"],
+        Some(&body.to_string()),
+    );
+    (r.status, r.body)
+}
+
+#[test]
+fn sippy_cdr_and_registration_methods_read_the_fed_records() {
+    let app = TestApp::spawn();
+    let (id, domain) = alice(&app, "sippy");
+    let start = (time::OffsetDateTime::now_utc() - time::Duration::minutes(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let rows = json!([
+        {"call_id": "ok-1", "account": format!("alice@{domain}"), "direction": "placed",
+         "remote_party": "sip:123@example.org", "start_time": start, "duration": 42,
+         "status": "200", "price": 0.2},
+        {"call_id": "busy-1", "account": format!("alice@{domain}"), "direction": "placed",
+         "remote_party": "sip:456@example.org", "start_time": start, "duration": 0,
+         "status": "486"},
+    ]);
+    let (status, body) = feed(&app, "cdrs", &rows);
+    assert_eq!(status, 200, "{body}");
+    let xmlrpc = |method: &str, members: &[(&str, &str)]| {
+        let (status, body) = curl_post(
+            &app.xmlrpc_http(),
+            Some(("root", ROOT_PASSWORD)),
+            &call_xml(method, members),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let account = format!("<int>{id}</int>");
+    let all = xmlrpc(
+        "getAccountCDRs",
+        &[("i_account", &account), ("type", "<string>all</string>")],
+    );
+    assert_eq!(all.matches("<name>i_cdr</name>").count(), 2, "{all}");
+    assert!(
+        all.contains("<string>0.20000</string>"),
+        "cost is a string: {all}"
+    );
+    let complete = xmlrpc(
+        "getAccountCDRs",
+        &[
+            ("i_account", &account),
+            ("type", "<string>complete</string>"),
+        ],
+    );
+    assert_eq!(
+        complete.matches("<name>i_cdr</name>").count(),
+        1,
+        "{complete}"
+    );
+    assert!(complete.contains("ok-1") && !complete.contains("busy-1"));
+    let old = xmlrpc(
+        "getAccountCDRs",
+        &[
+            ("i_account", &account),
+            ("type", "<string>all</string>"),
+            (
+                "end_date",
+                "<string>10:00:00.000 GMT Mon Mar 04 2024</string>",
+            ),
+        ],
+    );
+    assert!(!old.contains("i_cdr"), "outside the window: {old}");
+    let customer = xmlrpc("getCustomerCDRs", &[("type", "<string>all</string>")]);
+    assert_eq!(
+        customer.matches("<name>i_customer</name>").count(),
+        2,
+        "{customer}"
+    );
+    let bad = xmlrpc(
+        "getAccountCDRs",
+        &[("i_account", &account), ("type", "<string>most</string>")],
+    );
+    assert_eq!(common::fault_code(&bad), Some(400), "{bad}");
+
+    let unregistered = xmlrpc("getRegistrationStatus", &[("i_account", &account)]);
+    assert_eq!(
+        common::fault_code(&unregistered),
+        Some(403),
+        "{unregistered}"
+    );
+    assert!(unregistered.contains("Account is not registered"));
+    let (status, body) = feed(
+        &app,
+        "registrations",
+        &json!({"account": format!("alice@{domain}"), "contact": "sip:alice@192.0.2.1:5060",
+                "expires": 600, "user_agent": "Blink 5.6", "transport": "tls"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let registered = xmlrpc("getRegistrationStatus", &[("i_account", &account)]);
+    assert_eq!(
+        common::member_string(&registered, "contact").as_deref(),
+        Some("sip:alice@192.0.2.1:5060"),
+        "{registered}"
+    );
+    assert_eq!(
+        common::member_string(&registered, "user_agent").as_deref(),
+        Some("Blink 5.6")
+    );
+}
