@@ -13,6 +13,7 @@ mod dashboard;
 mod preferences;
 mod session;
 mod trusted_hosts;
+mod vouchers;
 
 use std::sync::Arc;
 
@@ -71,6 +72,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(trusted_hosts::list).post(trusted_hosts::add),
         )
         .route("/admin/trusted-hosts/remove", post(trusted_hosts::remove))
+        .route(
+            "/admin/vouchers",
+            get(vouchers::list).post(vouchers::create),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/static/admin.css", get(stylesheet))
         .route_layer(middleware::from_fn(guard))
@@ -126,6 +131,7 @@ pub struct Chrome {
     pub login: String,
     pub customer_name: String,
     pub csrf: String,
+    /// Root's privileges: trusted hosts and prepaid vouchers (the core checks each change again).
     pub may_manage_trusted_hosts: bool,
     /// Which tab is current: "dashboard", "customers", "preferences", "trusted-hosts", "audit".
     pub active: &'static str,
@@ -155,6 +161,13 @@ impl Flash {
     fn error(text: impl Into<String>) -> Self {
         Self {
             error: true,
+            text: text.into(),
+        }
+    }
+
+    fn notice(text: impl Into<String>) -> Self {
+        Self {
+            error: false,
             text: text.into(),
         }
     }

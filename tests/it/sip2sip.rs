@@ -7,6 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::admin_ui::Curl;
 use crate::c5::{ROOT, api, create, customer_with_domain};
 use crate::clients::run_client;
 use crate::common::{self, ROOT_PASSWORD, TestApp, call_xml, curl_post};
@@ -453,4 +454,71 @@ fn sippy_cdr_and_registration_methods_read_the_fed_records() {
         common::member_string(&registered, "user_agent").as_deref(),
         Some("Blink 5.6")
     );
+}
+
+#[test]
+fn the_admin_page_creates_vouchers_for_root_only() {
+    let app = TestApp::spawn();
+    let (_, domain) = alice(&app, "page");
+    let curl = Curl::new(&app);
+    let csrf = curl.sign_in("root", ROOT_PASSWORD);
+    let page = curl.get("/admin/vouchers");
+    assert_eq!(page.status, 200, "{}", page.body);
+    for label in [
+        "<label for=\"count\">",
+        "<label for=\"value\">",
+        "<label for=\"currency\">",
+    ] {
+        assert!(page.body.contains(label), "{label}");
+    }
+    let no_token = curl.post("/admin/vouchers", &[("count", "1"), ("value", "5")]);
+    assert_eq!(no_token.status, 403);
+    let bad = curl.post(
+        "/admin/vouchers",
+        &[
+            ("csrf", &csrf),
+            ("count", "0"),
+            ("value", "5"),
+            ("currency", "USD"),
+        ],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.text().contains("count"), "{}", bad.body);
+    let made = curl.post(
+        "/admin/vouchers",
+        &[
+            ("csrf", &csrf),
+            ("count", "1"),
+            ("value", "7.5"),
+            ("currency", "usd"),
+        ],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let number = made
+        .body
+        .split("<code>")
+        .find_map(|s| {
+            let n = &s[..s.find("</code>")?];
+            (n.len() == 16 && n.bytes().all(|b| b.is_ascii_digit())).then(|| n.to_string())
+        })
+        .expect("the new number on the page");
+    assert!(
+        !curl.get("/admin/vouchers").body.contains(&number),
+        "shown only once"
+    );
+    let (status, _, body) = curl_settings(
+        &app,
+        "alice",
+        "alice-web",
+        &format!("action=add_balance&id=1&number={number}&realm={domain}"),
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("\"success\":true"), "{body}");
+    assert!(curl.get("/admin/vouchers").body.contains("by subscriber"));
+
+    // A customer's login may not manage vouchers.
+    crate::admin_ui::create_customer(&app, "Shop", "shop-web", "shop-api", None, true);
+    let shop = Curl::new(&app);
+    shop.sign_in("Shop", "shop-web");
+    assert_eq!(shop.get("/admin/vouchers").status, 403);
 }
