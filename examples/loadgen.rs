@@ -19,6 +19,11 @@
 //!   three destinations (a number, a second number, `voicebox`; timeouts 10, 20, 30) and one time
 //!   entry (`hour` 8-18, `wday` 2-6). The first number carries the call number, so every PUT
 //!   changes the stored forwarding.
+//! - `sip2sip-get`: `GET --path` (default `/settings.phtml?action=get_call_forwarding`; give the
+//!   `realm`), Digest as the subscriber `--user`; expects 200 and no `"success":false`.
+//! - `sip2sip-set`: `POST --path` (default `/settings.phtml`) with the form
+//!   `action=set_call_forwarding&FNOA=<number>`, the number changing with every call, so every
+//!   call is a durable change; expects 200 and no `"success":false`.
 //!
 //! The C5 modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
@@ -73,6 +78,8 @@ enum Mode {
     C5Page,
     C5CfGet,
     C5CfPut,
+    Sip2sipGet,
+    Sip2sipSet,
 }
 
 impl Mode {
@@ -87,6 +94,8 @@ impl Mode {
             Self::C5Page => "c5-page",
             Self::C5CfGet => "c5-cf-get",
             Self::C5CfPut => "c5-cf-put",
+            Self::Sip2sipGet => "sip2sip-get",
+            Self::Sip2sipSet => "sip2sip-set",
         }
     }
 
@@ -104,9 +113,15 @@ impl Mode {
         )
     }
 
+    fn is_sip2sip(self) -> bool {
+        matches!(self, Self::Sip2sipGet | Self::Sip2sipSet)
+    }
+
     fn method(self) -> Method {
         match self {
-            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet => Method::GET,
+            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet | Self::Sip2sipGet => {
+                Method::GET
+            }
             Self::C5CfPut => Method::PUT,
             _ => Method::POST,
         }
@@ -216,7 +231,9 @@ struct Args {
 
 impl Args {
     fn uses_digest(&self) -> bool {
-        self.mode.is_xmlrpc() || (self.mode.is_c5() && self.auth == Auth::Digest)
+        self.mode.is_xmlrpc()
+            || self.mode.is_sip2sip()
+            || (self.mode.is_c5() && self.auth == Auth::Digest)
     }
 
     fn uses_basic(&self) -> bool {
@@ -630,9 +647,17 @@ impl Bodies {
     /// The body of connection `conn`'s call `seq`, the run's call number `n`.
     fn next(&self, conn: usize, seq: u64, n: u64) -> Bytes {
         match self.mode {
-            Mode::Hello | Mode::GetAccount | Mode::C5Get | Mode::C5Page | Mode::C5CfGet => {
-                self.fixed.clone()
-            }
+            Mode::Hello
+            | Mode::GetAccount
+            | Mode::C5Get
+            | Mode::C5Page
+            | Mode::C5CfGet
+            | Mode::Sip2sipGet => self.fixed.clone(),
+            // A different target every call, so every call changes the forwarding.
+            Mode::Sip2sipSet => Bytes::from(format!(
+                "action=set_call_forwarding&FNOA=4366{:07}",
+                n % 10_000_000
+            )),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -736,6 +761,11 @@ async fn exchange(
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    } else if plan.args.mode == Mode::Sip2sipSet {
+        builder = builder.header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
     }
     if let Some(auth) = auth {
         builder = builder.header(AUTHORIZATION, auth);
@@ -768,6 +798,12 @@ fn is_fault(body: &[u8]) -> bool {
     body[..body.len().min(256)]
         .windows(b"<fault>".len())
         .any(|w| w == b"<fault>")
+}
+
+/// Whether a settings.phtml reply says `"success":false` (serde_json writes no spaces).
+fn is_sip2sip_failure(body: &[u8]) -> bool {
+    body.windows(b"\"success\":false".len())
+        .any(|w| w == b"\"success\":false")
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -859,6 +895,8 @@ async fn call(
             ));
         } else if mode.is_xmlrpc() && is_fault(&reply) {
             tally.error(format!("XML-RPC fault: {}", snippet(&reply)));
+        } else if mode.is_sip2sip() && is_sip2sip_failure(&reply) {
+            tally.error(format!("settings.phtml refused: {}", snippet(&reply)));
         } else {
             tally.ok += 1;
             if tally.first_created.is_none() {
@@ -1008,6 +1046,8 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Create => "/api/subscribers/".to_string(),
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
+        Mode::Sip2sipGet => "/settings.phtml?action=get_call_forwarding".to_string(),
+        Mode::Sip2sipSet => "/settings.phtml".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {
