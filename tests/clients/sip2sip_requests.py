@@ -493,6 +493,21 @@ def scenario_errors():
     print("ok errors")
 
 
+def scenario_stale():
+    """Run against a server with a 1 s nonce lifetime: an expired nonce is answered 401 with
+    stale=true, and requests (like Blink) simply answers the new challenge."""
+    s, domain, alice, _ = setup()
+    check(alice.call("get_call_forwarding")["FUNC"] is None, "a first call", None)
+    time.sleep(2.5)
+    r = alice.raw("get_call_forwarding")
+    check(r.status_code == 200, "the call succeeds after a fresh challenge", (r.status_code, r.text))
+    stale = [h for h in r.history if h.status_code == 401]
+    check(len(stale) == 1 and "stale=true" in stale[0].headers.get("WWW-Authenticate", ""),
+          "one 401 with stale=true on the expired nonce",
+          [(h.status_code, h.headers.get("WWW-Authenticate")) for h in r.history])
+    print("ok stale")
+
+
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items()
              if name.startswith("scenario_")}
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::admin_ui::Curl;
 use crate::c5::{ROOT, api, create, customer_with_domain};
 use crate::clients::run_client;
-use crate::common::{self, ROOT_PASSWORD, TestApp, call_xml, curl_post};
+use crate::common::{self, Launch, ROOT_PASSWORD, TestApp, call_xml, curl_post};
 
 fn python(scenario: &str) {
     let app = TestApp::spawn();
@@ -30,6 +30,21 @@ fn blink_cocoa_history_polling() {
 #[test]
 fn sylk_webrtc_history() {
     python("sylk");
+}
+
+#[test]
+fn expired_nonces_are_answered_stale() {
+    let app = Launch {
+        args: vec!["--nonce-ttl-secs".into(), "1".into()],
+        ..Launch::default()
+    }
+    .spawn();
+    run_client(
+        &app,
+        "python3",
+        &["tests/clients/sip2sip_requests.py", "stale"],
+        "ok stale",
+    );
 }
 
 #[test]
@@ -144,6 +159,17 @@ fn curl_digest_reads_and_changes_forwarding() {
         body,
         r#"{"error_message":"Error: invalid action","success":false}"#
     );
+
+    // HEAD (and other verbs) would run an action a client does not expect to change anything.
+    let status = common::http_status(&[
+        "-X",
+        "PUT",
+        "--digest",
+        "-u",
+        "alice:alice-web",
+        &format!("{}/settings.phtml?action=set_dnd_on&{realm}", app.https),
+    ]);
+    assert_eq!(status, "405");
 
     // Changes are audited under the subscriber, in this dialect.
     let log = String::from_utf8_lossy(&app.cli(&["audit", "tail", "-n", "30"]).stdout).into_owned();

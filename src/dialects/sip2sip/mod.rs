@@ -106,13 +106,15 @@ pub async fn endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if method != Method::GET && method != Method::POST && method != Method::HEAD {
+    // GET changes settings too (the original's set_* actions are GET requests), so HEAD, which
+    // a client may send without expecting a change, is not served.
+    if method != Method::GET && method != Method::POST {
         let mut r = reply(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({ "success": false, "error_message": "Error: use GET or POST" }),
         );
         r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, POST, HEAD"));
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         return r;
     }
     let params = match Params::parse(&uri, &headers, &body) {
