@@ -158,3 +158,33 @@ pub async fn endpoint(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::calls::RegistrationInput;
+
+    #[test]
+    fn a_body_is_one_object_or_an_array_and_bad_rows_are_named_by_index() {
+        let one = br#"{"account":"a@b","contact":"sip:a@1.2.3.4","expires":60}"#;
+        let parsed: Vec<Fed<RegistrationInput>> = rows(one).unwrap();
+        assert_eq!((parsed.len(), parsed[0].place.as_str()), (1, "item 0"));
+        let two =
+            br#"[{"account":"a@b","contact":"c","expires":1},{"account":"a@b","contact":"c"}]"#;
+        let err = rows::<RegistrationInput>(two).unwrap_err();
+        assert!(
+            err.starts_with("item 1: ") && err.contains("expires"),
+            "{err}"
+        );
+        assert!(
+            rows::<RegistrationInput>(b"42")
+                .unwrap_err()
+                .contains("object")
+        );
+        assert!(
+            rows::<RegistrationInput>(b"{")
+                .unwrap_err()
+                .contains("not JSON")
+        );
+    }
+}
