@@ -63,7 +63,12 @@ impl Params {
 
 /// A JSON reply; the original's shapes go out as they are, always as pure JSON.
 pub(crate) fn reply(status: StatusCode, value: &Value) -> Response {
-    let mut r = (status, value.to_string()).into_response();
+    reply_text(status, value.to_string())
+}
+
+/// A reply of JSON text already written.
+pub(crate) fn reply_text(status: StatusCode, json: String) -> Response {
+    let mut r = (status, json).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     r
