@@ -69,22 +69,6 @@ start_servers
 mkdir -p "$OUT_DIR"
 RESULTS=$OUT_DIR/c5-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 
-# api_post PATH JSON: POST over HTTPS with Basic; prints the id from Location. Anything but 201
-# prints the request and the whole response and stops the run.
-api_post() {
-    local path=$1 body=$2 status location
-    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
-        --cacert "$CERT" -u "root:$PASSWORD" -X POST -H 'Content-Type: application/json' \
-        --data-binary "$body" "$SY_HTTPS$path") || status=000
-    if [[ $status != 201 ]]; then
-        log "API call failed: POST $SY_HTTPS$path (Basic, root), body: $body"
-        log "response: HTTP $status"
-        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
-        exit 1
-    fi
-    location=$(tr -d '\r' <"$WORK/api.head" | sed -n 's/^[Ll]ocation: *//p')
-    printf '%s\n' "${location##*/}"
-}
 # api_put PATH JSON: PUT over HTTPS with Basic, without Prefer; anything but 204 stops the run.
 api_put() {
     local path=$1 body=$2 status
@@ -98,31 +82,9 @@ api_put() {
         exit 1
     fi
 }
-# api_get PATH: GET over HTTPS with Basic; prints the body. Anything but 200 stops the run.
-api_get() {
-    local path=$1 status
-    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
-        --cacert "$CERT" -u "root:$PASSWORD" "$SY_HTTPS$path") || status=000
-    if [[ $status != 200 ]]; then
-        log "API call failed: GET $SY_HTTPS$path (Basic, root)"
-        log "response: HTTP $status"
-        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
-        exit 1
-    fi
-    cat "$WORK/api.body"
-}
 # api_total_count PATH: GET over HTTPS with Basic; prints total_count. Anything but 200 stops.
 api_total_count() {
-    local path=$1 status
-    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
-        --cacert "$CERT" -u "root:$PASSWORD" "$SY_HTTPS$path") || status=000
-    if [[ $status != 200 ]]; then
-        log "API call failed: GET $SY_HTTPS$path (Basic, root)"
-        log "response: HTTP $status"
-        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
-        exit 1
-    fi
-    sed -n 's/.*"total_count" *: *\([0-9]*\).*/\1/p' "$WORK/api.body" | head -1
+    api_get "$1" | sed -n 's/.*"total_count" *: *\([0-9]*\).*/\1/p' | head -1
 }
 
 # --- set-up through /api/ --------------------------------------------------------------------

@@ -87,10 +87,43 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The /api/ helpers below need start_servers first (SY_HTTPS, CERT, PASSWORD).
+# api_post PATH JSON: POST over HTTPS with Basic; prints the id from Location. Anything but 201
+# prints the request and the whole response and stops the run.
+api_post() {
+    local path=$1 body=$2 status location
+    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
+        --cacert "$CERT" -u "root:$PASSWORD" -X POST -H 'Content-Type: application/json' \
+        --data-binary "$body" "$SY_HTTPS$path") || status=000
+    if [[ $status != 201 ]]; then
+        log "API call failed: POST $SY_HTTPS$path (Basic, root), body: $body"
+        log "response: HTTP $status"
+        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
+        exit 1
+    fi
+    location=$(tr -d '\r' <"$WORK/api.head" | sed -n 's/^[Ll]ocation: *//p')
+    printf '%s\n' "${location##*/}"
+}
+# api_get PATH: GET over HTTPS with Basic; prints the body. Anything but 200 stops the run.
+api_get() {
+    local path=$1 status
+    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
+        --cacert "$CERT" -u "root:$PASSWORD" "$SY_HTTPS$path") || status=000
+    if [[ $status != 200 ]]; then
+        log "API call failed: GET $SY_HTTPS$path (Basic, root)"
+        log "response: HTTP $status"
+        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
+        exit 1
+    fi
+    cat "$WORK/api.body"
+}
+
 # start_servers: sets BARE_PID, BARE_HTTP, BARE_HTTPS, SY_PID, SY_HTTP, SY_HTTPS, CERT, PASSWORD
-# and exports LOADGEN_PASSWORD. Both servers give up by themselves after SERVER_LIFETIME seconds,
-# even if the script is killed with SIGKILL.
+# and exports LOADGEN_PASSWORD; switchyard also gets the array SY_EXTRA_ARGS, if set. Both
+# servers give up by themselves after SERVER_LIFETIME seconds, even if the script is killed with
+# SIGKILL.
 start_servers() {
+    [[ -v SY_EXTRA_ARGS ]] || SY_EXTRA_ARGS=()
     "$EXAMPLES/bare_hyper" --cert-out "$WORK/bare.pem" --exit-after "$SERVER_LIFETIME" \
         >"$WORK/bare.out" 2>"$WORK/bare.out.err" &
     BARE_PID=$!
@@ -100,7 +133,7 @@ start_servers() {
 
     PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     SWITCHYARD_ROOT_PASSWORD=$PASSWORD timeout "$SERVER_LIFETIME" "$BIN/switchyard" serve \
-        --data-dir "$DATA" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+        --data-dir "$DATA" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 "${SY_EXTRA_ARGS[@]}" \
         >"$WORK/switchyard.out" 2>"$WORK/switchyard.out.err" &
     local timeout_pid=$!
     PIDS+=("$timeout_pid")

@@ -19,13 +19,15 @@
 //!   three destinations (a number, a second number, `voicebox`; timeouts 10, 20, 30) and one time
 //!   entry (`hour` 8-18, `wday` 2-6). The first number carries the call number, so every PUT
 //!   changes the stored forwarding.
+//! - `sipx-find-user`: SOAP `findUser` by `--user-name` at `/sipxconfig/services/UserService`
+//!   (expects 200 and a `userName` in the answer).
 //! - `sip2sip-get`: `GET --path` (default `/settings.phtml?action=get_call_forwarding`; give the
 //!   `realm`), Digest as the subscriber `--user`; expects 200 and no `"success":false`.
 //! - `sip2sip-set`: `POST --path` (default `/settings.phtml`) with the form
 //!   `action=set_call_forwarding&FNOA=<number>`, the number changing with every call, so every
 //!   call is a durable change; expects 200 and no `"success":false`.
 //!
-//! The C5 modes authenticate with `--auth basic` (default: preemptive
+//! The C5 and SOAP modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
 //! the realm sends it) or `--auth digest` (as below, for GET or POST). `--total N` stops the whole
 //! run after N calls across all connections (for seeding an exact number of rows).
@@ -78,6 +80,7 @@ enum Mode {
     C5Page,
     C5CfGet,
     C5CfPut,
+    SipxFindUser,
     Sip2sipGet,
     Sip2sipSet,
 }
@@ -94,15 +97,22 @@ impl Mode {
             Self::C5Page => "c5-page",
             Self::C5CfGet => "c5-cf-get",
             Self::C5CfPut => "c5-cf-put",
+            Self::SipxFindUser => "sipx-find-user",
             Self::Sip2sipGet => "sip2sip-get",
             Self::Sip2sipSet => "sip2sip-set",
         }
     }
 
+    /// Modes that authenticate as `--auth` says (C5 and SOAP).
     fn is_c5(self) -> bool {
         matches!(
             self,
-            Self::C5Get | Self::C5Create | Self::C5Page | Self::C5CfGet | Self::C5CfPut
+            Self::C5Get
+                | Self::C5Create
+                | Self::C5Page
+                | Self::C5CfGet
+                | Self::C5CfPut
+                | Self::SipxFindUser
         )
     }
 
@@ -209,6 +219,9 @@ struct Args {
     /// The customer c5-create makes subscribers under.
     #[arg(long, default_value_t = 1)]
     customer: i64,
+    /// The user sipx-find-user looks for.
+    #[arg(long, default_value = "benchuser")]
+    user_name: String,
     /// The domain (name) of the subscribers c5-create makes.
     #[arg(long, default_value = "bench.example.com")]
     domain: String,
@@ -632,6 +645,13 @@ impl Bodies {
                     [("i_account".to_string(), Value::Int(args.account))].into(),
                 )],
             )),
+            Mode::SipxFindUser => Bytes::from(format!(
+                "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+                 <soap:Body><c:FindUser xmlns:c=\"http://www.sipfoundry.org/2007/08/21/ConfigService\">\
+                 <c:search><c:byUserName>{}</c:byUserName></c:search></c:FindUser>\
+                 </soap:Body></soap:Envelope>",
+                args.user_name
+            )),
             _ => Bytes::new(),
         };
         Self {
@@ -652,6 +672,7 @@ impl Bodies {
             | Mode::C5Get
             | Mode::C5Page
             | Mode::C5CfGet
+            | Mode::SipxFindUser
             | Mode::Sip2sipGet => self.fixed.clone(),
             // A different target every call, so every call changes the forwarding.
             Mode::Sip2sipSet => Bytes::from(format!(
@@ -757,7 +778,7 @@ async fn exchange(
         .method(plan.args.mode.method())
         .uri(plan.path.as_str())
         .header(HOST, plan.target.authority.clone());
-    if plan.args.mode.is_xmlrpc() {
+    if plan.args.mode.is_xmlrpc() || plan.args.mode == Mode::SipxFindUser {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     } else if matches!(plan.args.mode, Mode::C5Create | Mode::C5CfPut) {
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -800,10 +821,13 @@ fn is_fault(body: &[u8]) -> bool {
         .any(|w| w == b"<fault>")
 }
 
+fn contains(body: &[u8], needle: &[u8]) -> bool {
+    body.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Whether a settings.phtml reply says `"success":false` (serde_json writes no spaces).
 fn is_sip2sip_failure(body: &[u8]) -> bool {
-    body.windows(b"\"success\":false".len())
-        .any(|w| w == b"\"success\":false")
+    contains(body, b"\"success\":false")
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -895,6 +919,8 @@ async fn call(
             ));
         } else if mode.is_xmlrpc() && is_fault(&reply) {
             tally.error(format!("XML-RPC fault: {}", snippet(&reply)));
+        } else if mode == Mode::SipxFindUser && !contains(&reply, b"userName>") {
+            tally.error(format!("findUser found nobody: {}", snippet(&reply)));
         } else if mode.is_sip2sip() && is_sip2sip_failure(&reply) {
             tally.error(format!("settings.phtml refused: {}", snippet(&reply)));
         } else {
@@ -1046,6 +1072,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5Create => "/api/subscribers/".to_string(),
         Mode::C5Page => "/api/subscribers/?page=1&rows=10".to_string(),
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
+        Mode::SipxFindUser => "/sipxconfig/services/UserService".to_string(),
         Mode::Sip2sipGet => "/settings.phtml?action=get_call_forwarding".to_string(),
         Mode::Sip2sipSet => "/settings.phtml".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),

@@ -12,8 +12,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # checks: file, dpkg-deb (dpkg), systemd-analyze (systemd), debootstrap (a scratch Debian to install
 # the package into); packaging/build-musl.sh installs the musl target and musl-tools itself.
 # Headless Chromium through chromedriver for the admin page (those tests fail, never skip, without it).
+# ldapsearch (ldap-utils) and Python ldap3 for the LDAP address book.
 apt_packages=(curl openssl ca-certificates python3-pip libwww-perl liblwp-protocol-https-perl librpc-xml-perl libjson-perl
-  file dpkg systemd debootstrap chromium chromium-driver)
+  python3-zeep libsoap-lite-perl
+  file dpkg systemd debootstrap chromium chromium-driver ldap-utils)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,9 +31,11 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
-python3 -c 'import requests, httplib2' 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check requests httplib2 \
-  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages requests httplib2
+# zeep comes from Debian (python3-zeep) for the system python; a python3 elsewhere on PATH
+# (pyenv, a venv) gets it from pip.
+python3 -c 'import requests, httplib2, ldap3, zeep' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check requests httplib2 ldap3 zeep \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages requests httplib2 ldap3 zeep
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # cargo-deb builds the .deb; installed when missing, at the version the packaging was made with.
 if ! cargo deb --version >/dev/null 2>&1; then

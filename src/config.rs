@@ -51,6 +51,19 @@ pub struct Settings {
     /// How long a Digest nonce stays fresh, in seconds.
     #[arg(long, env = "SWITCHYARD_NONCE_TTL_SECS")]
     pub nonce_ttl_secs: Option<u64>,
+    /// Serve the LDAP address book over TLS (LDAPS) here; off unless given.
+    #[arg(long, env = "SWITCHYARD_LDAPS_LISTEN")]
+    pub ldaps_listen: Option<SocketAddr>,
+    /// Serve the LDAP address book in plain LDAP here, for clients that ask for StartTLS; a bind
+    /// or search before StartTLS is refused. Off unless given.
+    #[arg(long, env = "SWITCHYARD_LDAP_LISTEN")]
+    pub ldap_listen: Option<SocketAddr>,
+    /// Let the LDAP address book be searched without a bind (labs only).
+    #[arg(long, env = "SWITCHYARD_LDAP_ANONYMOUS")]
+    pub ldap_anonymous: Option<bool>,
+    /// Entries each account's replication journal keeps; the oldest are dropped beyond it.
+    #[arg(long, env = "SWITCHYARD_JOURNAL_MAX_ENTRIES")]
+    pub journal_max_entries: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -67,6 +80,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub max_connections: usize,
     pub nonce_ttl_secs: u64,
+    pub ldaps_listen: Option<SocketAddr>,
+    pub ldap_listen: Option<SocketAddr>,
+    pub ldap_anonymous: bool,
+    pub journal_max_entries: usize,
 }
 
 /// The data directory used when none is configured: `$XDG_DATA_HOME/switchyard`, else
@@ -133,6 +150,16 @@ impl Config {
                 .or(file.max_connections)
                 .unwrap_or(1024),
             nonce_ttl_secs: given.nonce_ttl_secs.or(file.nonce_ttl_secs).unwrap_or(300),
+            ldaps_listen: given.ldaps_listen.or(file.ldaps_listen),
+            ldap_listen: given.ldap_listen.or(file.ldap_listen),
+            ldap_anonymous: given
+                .ldap_anonymous
+                .or(file.ldap_anonymous)
+                .unwrap_or(false),
+            journal_max_entries: given
+                .journal_max_entries
+                .or(file.journal_max_entries)
+                .unwrap_or(crate::core::journal::DEFAULT_CAPACITY),
         };
         config.check()?;
         Ok(config)
@@ -147,6 +174,9 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             anyhow::bail!("max_body_bytes must be at least 1024");
+        }
+        if self.journal_max_entries == 0 {
+            anyhow::bail!("journal_max_entries must be positive");
         }
         if self.request_timeout_secs == 0 || self.max_connections == 0 || self.nonce_ttl_secs == 0 {
             anyhow::bail!(

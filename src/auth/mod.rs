@@ -111,6 +111,15 @@ pub enum AuthOutcome {
     Throttled { retry_after_secs: u64 },
 }
 
+/// The user name and password of a `Basic` Authorization header, if it is readable.
+fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let b64 = header.split_whitespace().nth(1)?;
+    let decoded =
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
 /// The `auth_method` of requests authenticated by a client certificate.
 pub const AUTH_CLIENT_CERT: &str = "client-cert";
 
@@ -238,20 +247,29 @@ impl Authenticator {
         let verdict = self
             .digest
             .verify(&creds, &meta.method, &meta.uri, ha1.as_deref());
+        let found = login.map(|l| (l.login().to_string(), l.pass_gates()));
+        self.settle_digest(meta, dialect, &creds, verdict, found)
+            .await
+    }
+
+    /// Turns a checked Digest response into the outcome: the gates for a right one, a stale
+    /// challenge for a right one on an old nonce, an audited failure for the rest. `found` is
+    /// the name and gates of the login or account the user name named.
+    async fn settle_digest(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        creds: &digest::DigestCredentials,
+        verdict: Verdict,
+        found: Option<(String, Result<LoginPrincipal, String>)>,
+    ) -> AuthOutcome {
         let auth_method = match creds.algorithm {
             Algorithm::Md5 => "digest-md5",
             Algorithm::Sha256 => "digest-sha256",
         };
-        match (verdict, login) {
-            (Verdict::Ok, Some(login)) => {
-                self.gate(
-                    meta,
-                    dialect,
-                    auth_method,
-                    login.login(),
-                    login.pass_gates(),
-                )
-                .await
+        match (verdict, found) {
+            (Verdict::Ok, Some((name, gates))) => {
+                self.gate(meta, dialect, auth_method, &name, gates).await
             }
             (Verdict::Stale, _) => AuthOutcome::Challenge { stale: true },
             // A nonce from another instance or from before a restart: challenge again quietly.
@@ -283,16 +301,12 @@ impl Authenticator {
             .await;
             return AuthOutcome::Challenge { stale: false };
         }
-        let decoded = header
-            .split_whitespace()
-            .nth(1)
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        let Some((user, password)) = basic_credentials(header) else {
             self.fail(meta, dialect, None, "unreadable Basic credentials")
                 .await;
             return AuthOutcome::Challenge { stale: false };
         };
+        let (user, password) = (user.as_str(), password.as_str());
         let login = self.core.find_api_login(user).await.ok().flatten();
         let realm = self.digest.realm();
         let computed = digest::ha1(Algorithm::Sha256, user, realm, password);

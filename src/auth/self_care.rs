@@ -2,10 +2,9 @@
 //! in the realm the dialect names, or Basic over TLS, checked against the secret the dialect
 //! takes. The same failure throttle and audit rows as API logins.
 
-use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-use super::digest::{self, Algorithm, Verdict};
+use super::digest::{self, Algorithm};
 use super::{AuthOutcome, Authenticator, RequestMeta};
 use crate::core::self_care::{SelfCareAccount, SelfCareSecret};
 
@@ -77,35 +76,9 @@ impl Authenticator {
             &meta.uri,
             ha1.as_deref(),
         );
-        let auth_method = match creds.algorithm {
-            Algorithm::Md5 => "digest-md5",
-            Algorithm::Sha256 => "digest-sha256",
-        };
-        match (verdict, account) {
-            (Verdict::Ok, Some(account)) => {
-                self.gate(
-                    meta,
-                    dialect,
-                    auth_method,
-                    &account.address(),
-                    account.principal(),
-                )
-                .await
-            }
-            (Verdict::Stale, _) => AuthOutcome::Challenge { stale: true },
-            (Verdict::NonceForged, _) => AuthOutcome::Challenge { stale: false },
-            (verdict, _) => {
-                let reason = match verdict {
-                    Verdict::Replay => "replayed nonce count",
-                    Verdict::WrongRealm => "wrong realm",
-                    Verdict::UriMismatch => "digest uri does not match the request",
-                    _ => "wrong user name or password",
-                };
-                self.fail(meta, dialect, Some(&creds.username), reason)
-                    .await;
-                AuthOutcome::Challenge { stale: false }
-            }
-        }
+        let found = account.map(|a| (a.address(), a.principal()));
+        self.settle_digest(meta, dialect, &creds, verdict, found)
+            .await
     }
 
     async fn self_care_basic(
@@ -124,20 +97,32 @@ impl Authenticator {
             self.fail(meta, dialect, None, reason).await;
             return AuthOutcome::Challenge { stale: false };
         }
-        let decoded = header
-            .split_whitespace()
-            .nth(1)
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        let Some((user, password)) = super::basic_credentials(header) else {
             self.fail(meta, dialect, None, "unreadable Basic credentials")
                 .await;
             return AuthOutcome::Challenge { stale: false };
         };
+        self.check_self_care_password(meta, dialect, "basic", rules, &user, &password)
+            .await
+    }
+
+    /// Checks a user name and password given in clear (Basic over TLS, an LDAP simple bind):
+    /// digests of equal length are compared, so the time taken says nothing of the secret.
+    pub async fn check_self_care_password(
+        &self,
+        meta: &RequestMeta,
+        dialect: &'static str,
+        auth_method: &'static str,
+        rules: &SelfCareRules,
+        user: &str,
+        password: &str,
+    ) -> AuthOutcome {
+        if let Some(retry_after_secs) = self.failures.blocked(meta.peer, self.core.now()) {
+            return AuthOutcome::Throttled { retry_after_secs };
+        }
         let Ok(account) = self.lookup(rules, user).await else {
             return AuthOutcome::Challenge { stale: false };
         };
-        // Compare digests of equal length, so the comparison's time says nothing of the secret.
         let digest_of = |s: &str| digest::ha1(Algorithm::Sha256, user, &rules.realm, s);
         let given = digest_of(password);
         let matches = account
@@ -148,7 +133,7 @@ impl Authenticator {
             self.gate(
                 meta,
                 dialect,
-                "basic",
+                auth_method,
                 &account.address(),
                 account.principal(),
             )
@@ -176,6 +161,8 @@ impl Authenticator {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
     use crate::auth::digest::{QopAuth, compute_response};
     use crate::auth::tests::{authenticator, meta};

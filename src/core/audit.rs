@@ -51,6 +51,28 @@ pub enum Event {
     VouchersCreated = 2400,
     VoucherRedeemed = 2401,
     VouchersRead = 2404,
+    /// A refused address-book search (successful searches are reads and write no row).
+    AddressBookSearched = 2604,
+    JournalEntriesPut = 2700,
+    JournalEntriesDeleted = 2702,
+    /// The oldest entries of a full journal, dropped to make room.
+    JournalEntriesDropped = 2703,
+    JournalRead = 2704,
+    /// sipXconfig SOAP: `addUser`, `manageUser`, and reads of users and the system domain.
+    SipxUserCreated = 3200,
+    SipxUsersManaged = 3201,
+    SipxUsersRead = 3204,
+    PhoneCreated = 3210,
+    PhonesManaged = 3211,
+    PhonesRead = 3214,
+    CallGroupCreated = 3220,
+    CallGroupsManaged = 3221,
+    CallGroupsRead = 3224,
+    ParkOrbitCreated = 3230,
+    ParkOrbitsRead = 3234,
+    PermissionCreated = 3240,
+    PermissionsManaged = 3241,
+    PermissionsRead = 3244,
     /// The operator put a backup in place of the database (`switchyard restore`).
     DatabaseRestored = 8000,
     AdminSignedIn = 2000,

@@ -3,10 +3,12 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod address_book;
 pub mod admin;
 pub mod attrs;
 pub mod audit;
 pub mod auth_rules;
+pub mod call_groups;
 pub mod calls;
 pub mod client_certs;
 pub mod customers;
@@ -14,15 +16,19 @@ pub mod error;
 pub mod forwarding;
 pub mod gates;
 pub mod identity;
+pub mod journal;
 pub mod logins;
 pub mod maintenance;
 pub mod passwords;
 pub mod permissions;
+pub mod phones;
 pub mod preferences;
 pub mod records;
 pub mod resources;
 pub mod self_care;
 pub mod sessions;
+pub mod sipx_permissions;
+pub mod sipx_users;
 pub mod trusted_hosts;
 pub mod vouchers;
 
@@ -56,6 +62,8 @@ pub struct Core {
     clock: SharedClock,
     realm: String,
     logins: Arc<logins::LoginCache>,
+    address_books: Arc<address_book::AddressBooks>,
+    journal_capacity: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Core {
@@ -66,6 +74,8 @@ impl Core {
             clock,
             realm,
             logins: Arc::default(),
+            address_books: Arc::default(),
+            journal_capacity: Arc::new(journal::DEFAULT_CAPACITY.into()),
         }
     }
 

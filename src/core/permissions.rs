@@ -198,6 +198,35 @@ pub fn sees_subscriber(p: &Principal, id: i64, customer_path: &str) -> CoreResul
     }
 }
 
+/// Refuses unless the principal may search the address book of `domain`: an account of that
+/// domain (`own_domain` is the account's), the platform's logins, trusted hosts and the operator,
+/// or anyone when anonymous search is on.
+pub fn may_search_address_book(
+    p: &Principal,
+    own_domain: Option<&str>,
+    domain: &str,
+    anonymous_allowed: bool,
+) -> CoreResult<()> {
+    if anonymous_allowed || is_root_equivalent(p) {
+        return Ok(());
+    }
+    match p {
+        Principal::Login(LoginPrincipal {
+            scope: Scope::Subscriber { .. },
+            ..
+        }) if own_domain.is_some_and(|own| own.eq_ignore_ascii_case(domain)) => Ok(()),
+        Principal::Login(LoginPrincipal {
+            scope: Scope::Subscriber { .. },
+            ..
+        }) => Err(CoreError::Forbidden(
+            "an account may search its own domain's address book only".into(),
+        )),
+        _ => Err(CoreError::Forbidden(
+            "bind as an account of the domain to search its address book".into(),
+        )),
+    }
+}
+
 /// The path of the top of the customer tree the principal sees: its own customer's node, or the
 /// whole tree ('/') for trusted hosts and the operator.
 pub fn visible_root(p: &Principal) -> CoreResult<String> {

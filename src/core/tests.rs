@@ -422,7 +422,6 @@ async fn a_read_only_login_may_fetch_a_certificate_but_not_write() {
 
 #[tokio::test]
 async fn a_subscriber_acting_on_itself_reaches_its_own_forwarding_and_no_other() {
-    use super::actor::{LoginPrincipal, Scope};
     use super::forwarding::{Destination, ForwardRule};
 
     let (core, _dir) = core().await;
@@ -435,19 +434,7 @@ async fn a_subscriber_acting_on_itself_reaches_its_own_forwarding_and_no_other()
         .create_account(&op, Some(1), account("other"))
         .await
         .unwrap();
-    let mut me = Actor::operator("test");
-    me.principal = Principal::Login(LoginPrincipal {
-        login_id: None,
-        login: "own".into(),
-        scope: Scope::Subscriber {
-            id: own,
-            customer_id: 1,
-        },
-        accounts_mgmt: 0,
-        customers_mgmt: 0,
-        read_only: false,
-        is_reseller: false,
-    });
+    let me = subscriber_actor(own);
     let rule = ForwardRule {
         destinations: vec![Destination {
             destination: "sip:bob@example.org".into(),
@@ -480,4 +467,160 @@ async fn a_subscriber_acting_on_itself_reaches_its_own_forwarding_and_no_other()
         core.get_preferences(&me, other).await,
         Err(CoreError::OutOfScope(_))
     ));
+}
+
+/// An actor that is subscriber `id` acting on itself.
+fn subscriber_actor(id: i64) -> Actor {
+    use super::actor::{LoginPrincipal, Scope};
+    let mut me = Actor::operator("test");
+    me.principal = Principal::Login(LoginPrincipal {
+        login_id: None,
+        login: format!("s{id}"),
+        scope: Scope::Subscriber { id, customer_id: 1 },
+        accounts_mgmt: 0,
+        customers_mgmt: 0,
+        read_only: false,
+        is_reseller: false,
+    });
+    me
+}
+
+#[tokio::test]
+async fn a_journal_replicates_between_devices_and_keeps_to_its_capacity() {
+    use super::journal::{JournalPut, JournalQuery};
+
+    let (core, _dir) = core().await;
+    let op = Actor::operator("test");
+    let own = core
+        .create_account(&op, Some(1), account("j1"))
+        .await
+        .unwrap();
+    let other = core
+        .create_account(&op, Some(1), account("j2"))
+        .await
+        .unwrap();
+    let me = subscriber_actor(own);
+    let add = |id: &str, data: &str| JournalPut::Add {
+        client_id: id.into(),
+        data: data.into(),
+    };
+    let put = core
+        .put_journal_entries(
+            &me,
+            own,
+            "laptop".into(),
+            vec![add("m1", "a=="), add("m2", "b\u{e9}\n")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(put.len(), 2);
+    let (j1, j2) = (put[0].journal_id.unwrap(), put[1].journal_id.unwrap());
+    core.put_journal_entries(&me, own, "phone".into(), vec![add("m3", "c")])
+        .await
+        .unwrap();
+
+    let from_phone = core
+        .get_journal_entries(
+            &me,
+            own,
+            JournalQuery {
+                except_uuid: Some("phone".into()),
+                summary: true,
+                ..JournalQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i64> = from_phone.entries.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids,
+        [j1, j2],
+        "the asking device's own entries are left out"
+    );
+    assert_eq!(from_phone.entries[1].data, "b\u{e9}\n", "data kept exactly");
+    assert_eq!(
+        from_phone.summary.unwrap().len(),
+        3,
+        "the summary lists every device's"
+    );
+    let after = core
+        .get_journal_entries(
+            &me,
+            own,
+            JournalQuery {
+                after_id: Some(j1),
+                limit: Some(1),
+                ..JournalQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.entries.len(), 1);
+    assert_eq!(after.entries[0].id, j2);
+
+    // Removing by the device's id, and deleting by journal id; another's journal is out of reach.
+    let removed = core
+        .put_journal_entries(
+            &me,
+            own,
+            "laptop".into(),
+            vec![JournalPut::Remove {
+                client_id: "m1".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed[0].journal_id, Some(j1));
+    assert_eq!(
+        core.delete_journal_entries(&me, own, vec![j2, 999])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        core.get_journal_entries(&me, other, JournalQuery::default())
+            .await,
+        Err(CoreError::OutOfScope(_))
+    ));
+    assert!(matches!(
+        core.put_journal_entries(&me, other, "x".into(), vec![add("z", "z")])
+            .await,
+        Err(CoreError::OutOfScope(_))
+    ));
+
+    // A full journal drops its oldest entries, and says so in the audit log.
+    core.set_journal_capacity(2);
+    core.put_journal_entries(
+        &me,
+        own,
+        "laptop".into(),
+        vec![add("m4", "d"), add("m5", "e")],
+    )
+    .await
+    .unwrap();
+    let left = core
+        .get_journal_entries(&me, own, JournalQuery::default())
+        .await
+        .unwrap();
+    let data: Vec<&str> = left.entries.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(data, ["d", "e"]);
+    let rows = core
+        .audit_log(
+            &op,
+            AuditFilter {
+                limit: 50,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().any(|r| r.detail.contains("\"dropped\":1")),
+        "{rows:?}"
+    );
+    assert!(
+        core.put_journal_entries(&me, own, String::new(), vec![add("m6", "f")])
+            .await
+            .is_err()
+    );
 }

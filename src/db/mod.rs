@@ -7,9 +7,11 @@
 //! [`Conn`] (read) or [`WriteTx`] (write) handles.
 
 pub mod accounts;
+pub mod address_book;
 pub mod audit;
 pub mod auth_rules;
 pub mod backup;
+pub mod call_groups;
 pub mod calls;
 pub mod client_certs;
 pub mod contacts;
@@ -18,8 +20,11 @@ pub mod customers;
 pub mod fields;
 pub mod forwarding;
 pub mod identity;
+pub mod journal;
 pub mod lock;
 pub mod logins;
+pub mod park_orbits;
+pub mod phones;
 pub mod preferences;
 pub mod records;
 pub mod reference;
@@ -27,6 +32,8 @@ pub mod resources;
 pub mod self_care;
 pub mod sessions;
 pub mod settings;
+pub mod sipx_permissions;
+pub mod sipx_users;
 pub mod trusted_hosts;
 pub mod vouchers;
 
@@ -119,6 +126,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_admin.sql")),
         M::up(include_str!("migrations/0004_forwarding.sql")),
         M::up(include_str!("migrations/0005_self_care.sql")),
+        M::up(include_str!("migrations/0009_address_book.sql")),
+        M::up(include_str!("migrations/0010_journal.sql")),
+        M::up(include_str!("migrations/0007_sipx_soap.sql")),
         M::up(include_str!("migrations/0008_sip2sip.sql")),
     ])
 }

@@ -2,5 +2,7 @@
 
 pub mod c5;
 pub mod feed;
+pub mod ldap;
 pub mod sip2sip;
+pub mod sipx_soap;
 pub mod xmlrpc;

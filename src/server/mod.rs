@@ -2,6 +2,7 @@
 //! connection's task, under a timeout), the route table and the middleware layers.
 
 pub mod healthcheck;
+pub mod ldap;
 pub mod pages;
 pub mod pki;
 pub mod tls;
@@ -38,7 +39,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
 use crate::db::Db;
-use crate::dialects::{c5, feed, sip2sip, xmlrpc};
+use crate::dialects::{c5, feed, sip2sip, sipx_soap, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,6 +84,7 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api/{*rest}", any(c5::endpoint))
         .route("/settings.phtml", any(sip2sip::endpoint))
         .route("/feed/{kind}", any(feed::endpoint))
+        .route("/sipxconfig/services/{port}", any(sipx_soap::endpoint))
         .merge(crate::admin::routes())
         .fallback(not_found)
         .with_state(state)
@@ -243,7 +245,25 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
         client_ca,
         tls_not_after,
     });
-    let app = router(state, &config);
+    state
+        .core
+        .allow_anonymous_address_book(config.ldap_anonymous);
+    let app = router(state.clone(), &config);
+
+    // The address book's listeners first, so their lines come before the HTTPS line.
+    let mut ldap_listeners = Vec::new();
+    for (addr, mode, scheme) in [
+        (config.ldaps_listen, ldap::Mode::Ldaps, "ldaps"),
+        (config.ldap_listen, ldap::Mode::StartTls, "ldap (StartTLS)"),
+    ] {
+        if let Some(addr) = addr {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!("switchyard: address book on {scheme}://{}", l.local_addr()?);
+            ldap_listeners.push((l, mode));
+        }
+    }
 
     let https = TcpListener::bind(config.listen)
         .await
@@ -262,15 +282,25 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
 
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut loops = Vec::new();
+    for (listener, mode) in ldap_listeners {
+        loops.push(tokio::spawn(ldap::accept_loop(
+            listener,
+            mode,
+            acceptor.clone(),
+            state.clone(),
+            stop_rx.clone(),
+        )));
+    }
     let permits = Arc::new(Semaphore::new(config.max_connections));
-    let mut loops = vec![tokio::spawn(accept_loop(
+    loops.push(tokio::spawn(accept_loop(
         https,
         Some(acceptor),
         app.clone(),
         graceful.clone(),
         permits.clone(),
         stop_rx.clone(),
-    ))];
+    )));
     if let Some(http) = http {
         loops.push(tokio::spawn(accept_loop(
             http,
@@ -297,6 +327,57 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     Ok(())
 }
 
+/// The next connection, once a permit is free; None when told to stop.
+pub(crate) async fn next_connection(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::net::TcpStream,
+    SocketAddr,
+)> {
+    let permit = tokio::select! {
+        _ = stop.changed() => return None,
+        permit = permits.clone().acquire_owned() => permit.ok()?,
+    };
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => return Some((permit, stream, peer)),
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// The TLS handshake of a connection, under [`HANDSHAKE_TIMEOUT`]; None (logged) when it fails.
+pub(crate) async fn tls_handshake<S>(
+    acceptor: &TlsAcceptor,
+    stream: S,
+    peer: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Accepts connections until told to stop. Each connection runs in its own task: the TLS
 /// handshake there, under a timeout, so a silent client never stalls accepting.
 async fn accept_loop(
@@ -307,26 +388,7 @@ async fn accept_loop(
     permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let mut info = ConnInfo {
@@ -352,18 +414,9 @@ async fn accept_loop(
                 })
             };
             if let Some(acceptor) = tls {
-                let stream =
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
+                let Some(stream) = tls_handshake(&acceptor, stream, peer).await else {
+                    return;
+                };
                 // Only a certificate the client-CA verifier accepted gets here.
                 info.client_cert = stream
                     .get_ref()

@@ -1,0 +1,255 @@
+//! The LDAP listeners: LDAPS (TLS from the first byte) and plain LDAP for StartTLS, with the
+//! HTTPS certificate. Each connection reads LDAPv3 messages with `ldap3_proto`'s codec (size
+//! and nesting limits), hands them to `dialects::ldap`, and is closed when idle, when a client
+//! floods it, or on shutdown.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use ldap3_proto::LdapCodec;
+use ldap3_proto::proto::{LdapMsg, LdapResultCode};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::Framed;
+
+use super::{AppState, next_connection, tls_handshake};
+use crate::dialects::ldap::{LdapSession, Reply, disconnection};
+
+/// Largest LDAP message accepted, and its deepest BER nesting (bounds filter depth too).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+const MAX_BER_DEPTH: usize = 48;
+/// A connection with no request for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_mins(5);
+/// LDAP connections served at once.
+const MAX_CONNECTIONS: usize = 512;
+/// Operations one address may make per window; beyond that its requests get `busy`.
+const MAX_OPERATIONS: u32 = 100_000;
+const OPERATION_WINDOW_MILLIS: i64 = 10_000;
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+/// Counts operations per address in fixed windows (binds and searches alike); failed binds are
+/// throttled harder by the authenticator.
+#[derive(Default)]
+pub struct OperationLimit(Mutex<HashMap<IpAddr, (i64, u32)>>);
+
+impl OperationLimit {
+    /// Counts one operation; false when the address is over its limit.
+    fn allow(&self, ip: IpAddr, now: i64) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED_ADDRESSES && !map.contains_key(&ip) {
+            map.retain(|_, (start, _)| now < *start + OPERATION_WINDOW_MILLIS);
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now >= entry.0 + OPERATION_WINDOW_MILLIS {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 <= MAX_OPERATIONS
+    }
+}
+
+/// Which kind of listener: TLS from the start, or plain until StartTLS.
+#[derive(Clone, Copy)]
+pub enum Mode {
+    Ldaps,
+    StartTls,
+}
+
+/// Accepts LDAP connections until told to stop.
+pub async fn accept_loop(
+    listener: TcpListener,
+    mode: Mode,
+    acceptor: TlsAcceptor,
+    state: Arc<AppState>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limit = Arc::new(OperationLimit::default());
+    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
+        let _ = stream.set_nodelay(true);
+        let (state, acceptor, limit, stop) =
+            (state.clone(), acceptor.clone(), limit.clone(), stop.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            match mode {
+                Mode::Ldaps => {
+                    let Some(tls) = tls_handshake(&acceptor, stream, peer).await else {
+                        return;
+                    };
+                    let mut session = LdapSession::new(state.clone(), peer, true);
+                    serve(&mut framed(tls), &mut session, &state, &limit, stop).await;
+                }
+                Mode::StartTls => {
+                    let mut session = LdapSession::new(state.clone(), peer, false);
+                    let mut plain = framed(stream);
+                    if serve(&mut plain, &mut session, &state, &limit, stop.clone()).await {
+                        let Some(tls) = tls_handshake(&acceptor, plain.into_inner(), peer).await
+                        else {
+                            return;
+                        };
+                        session.upgraded();
+                        serve(&mut framed(tls), &mut session, &state, &limit, stop).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// `ldap3_proto`'s codec, refusing at once a message that is not a BER SEQUENCE or whose
+/// header announces more than [`MAX_MESSAGE_BYTES`]: the codec alone would wait for the
+/// announced bytes until its buffer limit, holding the connection.
+struct Codec(LdapCodec);
+
+impl Codec {
+    /// Checks the first bytes of the next message: Err when it cannot be a message we accept.
+    fn check_header(buf: &[u8]) -> std::io::Result<()> {
+        let refuse = |what: &str| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                what.to_string(),
+            ))
+        };
+        let Some(&tag) = buf.first() else {
+            return Ok(());
+        };
+        if tag != 0x30 {
+            return refuse("an LDAP message is a BER SEQUENCE");
+        }
+        let Some(&first) = buf.get(1) else {
+            return Ok(());
+        };
+        if first < 0x80 {
+            return Ok(());
+        }
+        let octets = usize::from(first & 0x7f);
+        if octets == 0 || octets > 4 {
+            return refuse("unsupported BER length");
+        }
+        let Some(length) = buf.get(2..2 + octets) else {
+            return Ok(());
+        };
+        let announced = length
+            .iter()
+            .fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        if announced > MAX_MESSAGE_BYTES {
+            return refuse("LDAP message too large");
+        }
+        Ok(())
+    }
+}
+
+impl tokio_util::codec::Decoder for Codec {
+    type Item = LdapMsg;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut bytes::BytesMut) -> std::io::Result<Option<LdapMsg>> {
+        Self::check_header(buf)?;
+        self.0.decode(buf)
+    }
+}
+
+impl tokio_util::codec::Encoder<LdapMsg> for Codec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, msg: LdapMsg, buf: &mut bytes::BytesMut) -> std::io::Result<()> {
+        self.0.encode(msg, buf)
+    }
+}
+
+fn framed<S: AsyncRead + AsyncWrite>(stream: S) -> Framed<S, Codec> {
+    Framed::new(
+        stream,
+        Codec(LdapCodec::new(Some(MAX_MESSAGE_BYTES), Some(MAX_BER_DEPTH))),
+    )
+}
+
+/// Serves requests until the connection ends; true when the client asked for StartTLS and the
+/// caller should run the handshake now.
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S, Codec>,
+    session: &mut LdapSession,
+    state: &AppState,
+    limit: &OperationLimit,
+    mut stop: watch::Receiver<bool>,
+) -> bool {
+    loop {
+        let next = tokio::select! {
+            _ = stop.changed() => {
+                let _ = framed.send(disconnection(LdapResultCode::Unavailable, "the server is shutting down")).await;
+                return false;
+            }
+            next = tokio::time::timeout(IDLE_TIMEOUT, framed.next()) => next,
+        };
+        let msg: LdapMsg = match next {
+            Err(_) => {
+                let _ = framed
+                    .send(disconnection(
+                        LdapResultCode::Unavailable,
+                        "idle for too long",
+                    ))
+                    .await;
+                return false;
+            }
+            Ok(None) => return false,
+            Ok(Some(Ok(msg))) => msg,
+            Ok(Some(Err(e))) => {
+                tracing::debug!(error = %e, "unreadable LDAP message");
+                let _ = framed
+                    .send(disconnection(
+                        LdapResultCode::ProtocolError,
+                        "unreadable or oversized LDAP message",
+                    ))
+                    .await;
+                return false;
+            }
+        };
+        if !limit.allow(session.peer(), state.core.now()) {
+            let _ = framed
+                .send(disconnection(
+                    LdapResultCode::Busy,
+                    "too many requests from your address; try again later",
+                ))
+                .await;
+            return false;
+        }
+        match session.handle(msg).await {
+            Reply::Send(messages) => {
+                for m in messages {
+                    if framed.feed(m).await.is_err() {
+                        return false;
+                    }
+                }
+                if framed.flush().await.is_err() {
+                    return false;
+                }
+            }
+            Reply::StartTls(answer) => return framed.send(answer).await.is_ok(),
+            Reply::Close => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_announcing_too_much_or_not_a_sequence_are_refused_at_once() {
+        assert!(Codec::check_header(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(Codec::check_header(&[0x04, 0x01]).is_err());
+        assert!(Codec::check_header(&[0x30, 0x85, 0, 0, 0, 0, 1]).is_err());
+        assert!(Codec::check_header(&[0x30, 0x82, 0x01, 0x00]).is_ok());
+        assert!(
+            Codec::check_header(&[0x30, 0x84, 0x00]).is_ok(),
+            "wait for more bytes"
+        );
+        assert!(Codec::check_header(&[0x30, 0x0c]).is_ok());
+        assert!(Codec::check_header(&[]).is_ok());
+    }
+}
