@@ -24,6 +24,11 @@
 //! - `sipx-forward-get`: sipXconfig's `GET /sipxconfig/rest/my/forward` with
 //!   `Accept: application/json`, as the subscriber `--user` with its portal PIN `--password`
 //!   (expects 200). It authenticates like the C5 modes (`--auth`).
+//! - `sip2sip-get`: `GET --path` (default `/settings.phtml?action=get_call_forwarding`; give the
+//!   `realm`), Digest as the subscriber `--user`; expects 200 and no `"success":false`.
+//! - `sip2sip-set`: `POST --path` (default `/settings.phtml`) with the form
+//!   `action=set_call_forwarding&FNOA=<number>`, the number changing with every call, so every
+//!   call is a durable change; expects 200 and no `"success":false`.
 //!
 //! The C5 and SOAP modes authenticate with `--auth basic` (default: preemptive
 //! `Authorization: Basic base64(user:password)` on every request, as a keep-alive script that knows
@@ -80,6 +85,8 @@ enum Mode {
     C5CfPut,
     SipxFindUser,
     SipxForwardGet,
+    Sip2sipGet,
+    Sip2sipSet,
 }
 
 impl Mode {
@@ -96,6 +103,8 @@ impl Mode {
             Self::C5CfPut => "c5-cf-put",
             Self::SipxFindUser => "sipx-find-user",
             Self::SipxForwardGet => "sipx-forward-get",
+            Self::Sip2sipGet => "sip2sip-get",
+            Self::Sip2sipSet => "sip2sip-set",
         }
     }
 
@@ -120,11 +129,18 @@ impl Mode {
         )
     }
 
+    fn is_sip2sip(self) -> bool {
+        matches!(self, Self::Sip2sipGet | Self::Sip2sipSet)
+    }
+
     fn method(self) -> Method {
         match self {
-            Self::Hello | Self::C5Get | Self::C5Page | Self::C5CfGet | Self::SipxForwardGet => {
-                Method::GET
-            }
+            Self::Hello
+            | Self::C5Get
+            | Self::C5Page
+            | Self::C5CfGet
+            | Self::SipxForwardGet
+            | Self::Sip2sipGet => Method::GET,
             Self::C5CfPut => Method::PUT,
             _ => Method::POST,
         }
@@ -237,7 +253,9 @@ struct Args {
 
 impl Args {
     fn uses_digest(&self) -> bool {
-        self.mode.is_xmlrpc() || (self.mode.is_c5() && self.auth == Auth::Digest)
+        self.mode.is_xmlrpc()
+            || self.mode.is_sip2sip()
+            || (self.mode.is_c5() && self.auth == Auth::Digest)
     }
 
     fn uses_basic(&self) -> bool {
@@ -664,7 +682,13 @@ impl Bodies {
             | Mode::C5Page
             | Mode::C5CfGet
             | Mode::SipxFindUser
-            | Mode::SipxForwardGet => self.fixed.clone(),
+            | Mode::SipxForwardGet
+            | Mode::Sip2sipGet => self.fixed.clone(),
+            // A different target every call, so every call changes the forwarding.
+            Mode::Sip2sipSet => Bytes::from(format!(
+                "action=set_call_forwarding&FNOA=4366{:07}",
+                n % 10_000_000
+            )),
             Mode::CreateAccount | Mode::SequentialCreate => Bytes::from(create_account_call(
                 &format!("{}-{conn}-{seq}", self.prefix),
             )),
@@ -770,6 +794,11 @@ async fn exchange(
         builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     } else if plan.args.mode == Mode::SipxForwardGet {
         builder = builder.header(ACCEPT, HeaderValue::from_static("application/json"));
+    } else if plan.args.mode == Mode::Sip2sipSet {
+        builder = builder.header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
     }
     if let Some(auth) = auth {
         builder = builder.header(AUTHORIZATION, auth);
@@ -806,6 +835,11 @@ fn is_fault(body: &[u8]) -> bool {
 
 fn contains(body: &[u8], needle: &[u8]) -> bool {
     body.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether a settings.phtml reply says `"success":false` (serde_json writes no spaces).
+fn is_sip2sip_failure(body: &[u8]) -> bool {
+    contains(body, b"\"success\":false")
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -899,6 +933,8 @@ async fn call(
             tally.error(format!("XML-RPC fault: {}", snippet(&reply)));
         } else if mode == Mode::SipxFindUser && !contains(&reply, b"userName>") {
             tally.error(format!("findUser found nobody: {}", snippet(&reply)));
+        } else if mode.is_sip2sip() && is_sip2sip_failure(&reply) {
+            tally.error(format!("settings.phtml refused: {}", snippet(&reply)));
         } else {
             tally.ok += 1;
             if tally.first_created.is_none() {
@@ -1050,6 +1086,8 @@ async fn run(args: Args) -> Result<()> {
         Mode::C5CfGet | Mode::C5CfPut => format!("/api/callforwards/{}", args.subscriber),
         Mode::SipxFindUser => "/sipxconfig/services/UserService".to_string(),
         Mode::SipxForwardGet => "/sipxconfig/rest/my/forward".to_string(),
+        Mode::Sip2sipGet => "/settings.phtml?action=get_call_forwarding".to_string(),
+        Mode::Sip2sipSet => "/settings.phtml".to_string(),
         _ => "/xmlapi/xmlapi".to_string(),
     });
     let basic = if args.uses_basic() {

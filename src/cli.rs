@@ -14,6 +14,7 @@ use crate::config::{Config, Settings};
 use crate::core::Core;
 use crate::core::actor::Actor;
 use crate::core::audit::AuditFilter;
+use crate::core::calls::{CdrInput, Fed};
 use crate::server::pki;
 
 #[derive(Debug, Parser)]
@@ -54,6 +55,12 @@ enum Command {
     Phonebook(PhonebookCommand),
     /// Print the resolved configuration.
     PrintConfig(Settings),
+    /// Import call records (CDRs) that the SIP proxy wrote.
+    #[command(subcommand)]
+    Cdr(CdrCommand),
+    /// Manage prepaid vouchers (SIP2SIP add_balance).
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
     /// Copy the database to a file, consistently, while the server runs.
     Backup {
         /// The backup file to write (mode 0600: it holds password digests).
@@ -254,6 +261,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("switchyard: portal PIN of subscriber {id} set");
             Ok(())
         }
+        Command::Cdr(cmd) => cdr(cmd, config_file).await,
+        Command::Voucher(cmd) => voucher(cmd, config_file).await,
         Command::ClientCert(ClientCertCommand::Issue {
             login,
             out,
@@ -462,4 +471,135 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum CdrCommand {
+    /// Import FILE: JSON lines (one record per line) or CSV with a header row, with the fields
+    /// call_id, account (user@domain), direction (placed|received), remote_party, display_name,
+    /// start_time (RFC 3339), duration (s), status, price (optional). All or nothing: a bad line
+    /// is reported and nothing is written. A record already imported changes nothing.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VoucherCommand {
+    /// Create vouchers and print each one's id and secret number (shown only now).
+    Create {
+        /// How many vouchers.
+        #[arg(long, default_value_t = 1)]
+        count: i64,
+        /// What each is worth.
+        #[arg(long)]
+        value: f64,
+        /// ISO 4217 currency; it must be the paying account's.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// List vouchers, newest first, and who used them.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+/// Reads a CDR file: JSON lines when its first non-blank character is `{`, else CSV with a
+/// header row. Each record is named by its line for error messages.
+fn read_cdr_file(text: &str) -> Result<Vec<Fed<CdrInput>>> {
+    if text.trim_start().starts_with('{') {
+        return text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| {
+                let place = format!("line {}", i + 1);
+                serde_json::from_str(line)
+                    .map(|row| Fed {
+                        place: place.clone(),
+                        row,
+                    })
+                    .with_context(|| format!("{place}: not a call record"))
+            })
+            .collect();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .context("line 1: no CSV header row")?
+        .clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.context("unreadable CSV")?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let place = format!("line {line}");
+        let row: CdrInput = record
+            .deserialize(Some(&headers))
+            .with_context(|| format!("{place}: not a call record"))?;
+        rows.push(Fed { place, row });
+    }
+    Ok(rows)
+}
+
+async fn cdr(cmd: CdrCommand, config_file: Option<&std::path::Path>) -> Result<()> {
+    let CdrCommand::Import { file, settings } = cmd;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let rows = read_cdr_file(&text).with_context(|| format!("{}", file.display()))?;
+    let core = core_for(settings, config_file)?;
+    let summary = core
+        .import_cdrs(&Actor::operator("cdr import"), rows)
+        .await
+        .with_context(|| format!("{}: nothing was imported", file.display()))?;
+    println!(
+        "switchyard: imported {} new call records of {} in {}",
+        summary.inserted,
+        summary.received,
+        file.display()
+    );
+    Ok(())
+}
+
+async fn voucher(cmd: VoucherCommand, config_file: Option<&std::path::Path>) -> Result<()> {
+    match cmd {
+        VoucherCommand::Create {
+            count,
+            value,
+            currency,
+            settings,
+        } => {
+            let core = core_for(settings, config_file)?;
+            let created = core
+                .create_vouchers(&Actor::operator("voucher create"), count, value, currency)
+                .await?;
+            println!("id\tnumber\tvalue\tcurrency");
+            for v in created {
+                println!("{}\t{}\t{}\t{}", v.id, v.number, v.value, v.currency);
+            }
+        }
+        VoucherCommand::List { limit, settings } => {
+            let core = core_for(settings, config_file)?;
+            let list = core
+                .list_vouchers(&Actor::operator("voucher list"), None, Some(limit))
+                .await?;
+            println!("id\tvalue\tcurrency\tcreated_by\tused_by");
+            for v in list {
+                let used = v.used_by.map_or_else(|| "-".to_string(), |s| s.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{used}",
+                    v.id, v.value, v.currency, v.created_by
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod phonebooks;
 mod preferences;
 mod session;
 mod trusted_hosts;
+mod vouchers;
 
 use std::sync::Arc;
 
@@ -76,6 +77,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/admin/phonebooks",
             get(phonebooks::list).post(phonebooks::import),
         )
+        .route(
+            "/admin/vouchers",
+            get(vouchers::list).post(vouchers::create),
+        )
         .route("/admin/audit", get(audit::list))
         .route("/admin/static/admin.css", get(stylesheet))
         .route_layer(middleware::from_fn(guard))
@@ -131,6 +136,7 @@ pub struct Chrome {
     pub login: String,
     pub customer_name: String,
     pub csrf: String,
+    /// Root's privileges: trusted hosts and prepaid vouchers (the core checks each change again).
     pub may_manage_trusted_hosts: bool,
     /// Which tab is current: "dashboard", "customers", "preferences", "trusted-hosts",
     /// "phonebooks", "audit".
@@ -161,6 +167,13 @@ impl Flash {
     fn error(text: impl Into<String>) -> Self {
         Self {
             error: true,
+            text: text.into(),
+        }
+    }
+
+    fn notice(text: impl Into<String>) -> Self {
+        Self {
+            error: false,
             text: text.into(),
         }
     }

@@ -45,6 +45,12 @@ pub enum Event {
     ForwardingRead = 2104,
     PreferencesChanged = 2200,
     PreferencesRead = 2204,
+    CdrsImported = 2300,
+    RegistrationsPushed = 2301,
+    CallHistoryRead = 2304,
+    VouchersCreated = 2400,
+    VoucherRedeemed = 2401,
+    VouchersRead = 2404,
     /// A refused address-book search (successful searches are reads and write no row).
     AddressBookSearched = 2604,
     JournalEntriesPut = 2700,

@@ -374,6 +374,57 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Changes only the types in `changes` (a rule sets that type, None clears it) and leaves the
+    /// others as they are. Returns whether anything changed.
+    pub async fn update_forwarding(
+        &self,
+        actor: &Actor,
+        id: i64,
+        mut changes: BTreeMap<String, Option<ForwardRule>>,
+    ) -> CoreResult<bool> {
+        if let Some(kind) = changes.keys().find(|k| !KINDS.contains(&k.as_str())) {
+            let e = invalid(kind, "is not a forwarding type");
+            return self.refuse(actor, Event::ForwardingChanged, e).await;
+        }
+        let before = self.get_forwarding(actor, id).await?;
+        let domain = before.domain.clone();
+        for (kind, rule) in &mut changes {
+            if let Some(rule) = rule
+                && let Err(e) = check_rule(kind, rule, domain.as_deref())
+            {
+                return self.refuse(actor, Event::ForwardingChanged, e).await;
+            }
+        }
+        if changes
+            .iter()
+            .all(|(kind, rule)| before.rules.get(kind) == rule.as_ref())
+        {
+            return Ok(false);
+        }
+        let set: BTreeMap<String, ForwardRule> = changes
+            .iter()
+            .filter_map(|(k, r)| r.clone().map(|r| (k.clone(), r)))
+            .collect();
+        let cleared: Vec<String> = changes
+            .iter()
+            .filter(|(_, r)| r.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let detail = json!({ "changed": audit_rules(&set, None), "cleared": cleared }).to_string();
+        self.mutate(actor, Event::ForwardingChanged, move |tx, actor, _| {
+            reachable_subscriber(tx, &actor.principal, id)?;
+            db::forwarding::replace_kinds(tx, id, &changes)?;
+            Ok(Done {
+                value: true,
+                target: format!("subscriber:{id}"),
+                detail,
+            })
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod proptests;
 

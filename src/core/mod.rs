@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth_rules;
 pub mod call_groups;
 pub mod call_sequence;
+pub mod calls;
 pub mod click_to_call;
 pub mod client_certs;
 pub mod conferences;
@@ -19,6 +20,7 @@ pub mod customers;
 pub mod error;
 pub mod forwarding;
 pub mod gates;
+pub mod identity;
 pub mod journal;
 pub mod logins;
 pub mod maintenance;
@@ -35,6 +37,7 @@ pub mod sessions;
 pub mod sipx_permissions;
 pub mod sipx_users;
 pub mod trusted_hosts;
+pub mod vouchers;
 
 use std::sync::Arc;
 
@@ -85,6 +88,11 @@ impl Core {
 
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The clock this core reads, for parts that sign or expire things on the same time.
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
     }
 
     pub fn now(&self) -> i64 {

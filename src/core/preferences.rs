@@ -122,7 +122,66 @@ fn check_all(defs: &[PreferenceDef], given: &BTreeMap<String, Json>) -> CoreResu
     Ok((values, unknown))
 }
 
+/// The longest do-not-disturb period with an end: one year, in minutes.
+pub const MAX_DND_MINUTES: i64 = 525_600;
+
+/// Do not disturb with an end (`dnd_until`, Unix seconds) ends by itself: once that time has
+/// passed, neither preference is shown, in any dialect.
+fn drop_lapsed_dnd(prefs: &mut Preferences, now_secs: i64) {
+    let lapsed = prefs
+        .get("dnd_until")
+        .and_then(|v| v.first())
+        .and_then(Json::as_i64)
+        .is_some_and(|until| until <= now_secs);
+    if lapsed {
+        prefs.remove("dnd");
+        prefs.remove("dnd_until");
+    }
+}
+
 impl Core {
+    /// Switches do not disturb on (for `minutes`, or until switched off when None) or off.
+    pub async fn set_dnd(
+        &self,
+        actor: &Actor,
+        id: i64,
+        on: bool,
+        minutes: Option<i64>,
+    ) -> CoreResult<()> {
+        if minutes.is_some_and(|m| !(1..=MAX_DND_MINUTES).contains(&m)) {
+            let e = CoreError::invalid(
+                "duration",
+                format!("must be 1 to {MAX_DND_MINUTES} minutes"),
+            );
+            return self.refuse(actor, Event::PreferencesChanged, e).await;
+        }
+        let until = minutes.map(|m| self.now() / 1000 + m * 60);
+        let values = vec![
+            (
+                "dnd".to_string(),
+                if on { vec![json!(true)] } else { Vec::new() },
+            ),
+            (
+                "dnd_until".to_string(),
+                until
+                    .filter(|_| on)
+                    .map(|u| vec![json!(u)])
+                    .unwrap_or_default(),
+            ),
+        ];
+        let detail = json!({ "resource": "dnd", "on": on, "until": until }).to_string();
+        self.mutate(actor, Event::PreferencesChanged, move |tx, actor, _| {
+            reachable_subscriber(tx, &actor.principal, id)?;
+            db::preferences::replace(tx, id, &values, false)?;
+            Ok(Done {
+                value: (),
+                target: format!("subscriber:{id}"),
+                detail,
+            })
+        })
+        .await
+    }
+
     /// The preference definitions, by name.
     pub async fn preference_defs(&self) -> CoreResult<Vec<PreferenceDef>> {
         self.db
@@ -132,12 +191,15 @@ impl Core {
 
     pub async fn get_preferences(&self, actor: &Actor, id: i64) -> CoreResult<Preferences> {
         let acting = actor.clone();
+        let now_secs = self.now() / 1000;
         self.query(actor, Event::PreferencesRead, move |conn| {
             reachable_subscriber(conn, &acting.principal, id)?;
-            Ok(db::preferences::values(conn, &[id])?
+            let mut prefs: Preferences = db::preferences::values(conn, &[id])?
                 .into_iter()
                 .map(|(_, name, values)| (name, values))
-                .collect())
+                .collect();
+            drop_lapsed_dnd(&mut prefs, now_secs);
+            Ok(prefs)
         })
         .await
     }
@@ -166,6 +228,10 @@ impl Core {
             if let Some(prefs) = by_id.get_mut(&id) {
                 prefs.insert(name, vals);
             }
+        }
+        let now_secs = self.now() / 1000;
+        for prefs in by_id.values_mut() {
+            drop_lapsed_dnd(prefs, now_secs);
         }
         Ok((
             ids.iter().filter_map(|id| by_id.remove_entry(id)).collect(),

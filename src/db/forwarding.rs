@@ -128,44 +128,72 @@ pub fn replace(
         [subscriber_id],
     )?;
     for (kind, rule) in rules {
-        let times = rule.times.as_ref().map(|ts| {
-            serde_json::Value::Array(ts.iter().map(|t| serde_json::json!(t.parts)).collect())
-                .to_string()
-        });
-        let (sources, sources_mode, sources_regex) = set_json(rule.sources.as_ref());
-        let (bnumbers, bnumbers_mode, bnumbers_regex) = set_json(rule.bnumbers.as_ref());
-        tx.sql()
-            .prepare_cached(
-                "INSERT INTO forward_rules (subscriber_id, kind, times, sources, sources_mode, \
-             sources_is_regex, bnumbers, bnumbers_mode, bnumbers_is_regex) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                subscriber_id,
-                kind,
-                times,
-                sources,
-                sources_mode,
-                sources_regex,
-                bnumbers,
-                bnumbers_mode,
-                bnumbers_regex
-            ])?;
-        let rule_id = tx.sql().last_insert_rowid();
-        let mut stmt = tx.sql().prepare_cached(
-            "INSERT INTO forward_destinations (rule_id, position, destination, priority, timeout, \
-             announcement_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for (position, d) in rule.destinations.iter().enumerate() {
-            stmt.execute(params![
-                rule_id,
-                i64::try_from(position).unwrap_or(i64::MAX),
-                d.destination,
-                d.priority,
-                d.timeout,
-                d.announcement_id
-            ])?;
+        insert_rule(tx, subscriber_id, kind, rule)?;
+    }
+    Ok(())
+}
+
+/// Changes only the types in `changes`: a rule replaces that type's, None removes it.
+pub fn replace_kinds(
+    tx: &WriteTx<'_>,
+    subscriber_id: i64,
+    changes: &BTreeMap<String, Option<ForwardRule>>,
+) -> DbResult<()> {
+    let mut delete = tx
+        .sql()
+        .prepare_cached("DELETE FROM forward_rules WHERE subscriber_id = ? AND kind = ?")?;
+    for (kind, rule) in changes {
+        delete.execute(params![subscriber_id, kind])?;
+        if let Some(rule) = rule {
+            insert_rule(tx, subscriber_id, kind, rule)?;
         }
+    }
+    Ok(())
+}
+
+fn insert_rule(
+    tx: &WriteTx<'_>,
+    subscriber_id: i64,
+    kind: &str,
+    rule: &ForwardRule,
+) -> DbResult<()> {
+    let times = rule.times.as_ref().map(|ts| {
+        serde_json::Value::Array(ts.iter().map(|t| serde_json::json!(t.parts)).collect())
+            .to_string()
+    });
+    let (sources, sources_mode, sources_regex) = set_json(rule.sources.as_ref());
+    let (bnumbers, bnumbers_mode, bnumbers_regex) = set_json(rule.bnumbers.as_ref());
+    tx.sql()
+        .prepare_cached(
+            "INSERT INTO forward_rules (subscriber_id, kind, times, sources, sources_mode, \
+         sources_is_regex, bnumbers, bnumbers_mode, bnumbers_is_regex) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            subscriber_id,
+            kind,
+            times,
+            sources,
+            sources_mode,
+            sources_regex,
+            bnumbers,
+            bnumbers_mode,
+            bnumbers_regex
+        ])?;
+    let rule_id = tx.sql().last_insert_rowid();
+    let mut stmt = tx.sql().prepare_cached(
+        "INSERT INTO forward_destinations (rule_id, position, destination, priority, timeout, \
+         announcement_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (position, d) in rule.destinations.iter().enumerate() {
+        stmt.execute(params![
+            rule_id,
+            i64::try_from(position).unwrap_or(i64::MAX),
+            d.destination,
+            d.priority,
+            d.timeout,
+            d.announcement_id
+        ])?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod auth_rules;
 pub mod backup;
 pub mod call_groups;
 pub mod call_sequence;
+pub mod calls;
 pub mod click_to_call;
 pub mod client_certs;
 pub mod conferences;
@@ -23,6 +24,7 @@ pub mod customer_tree;
 pub mod customers;
 pub mod fields;
 pub mod forwarding;
+pub mod identity;
 pub mod journal;
 pub mod lock;
 pub mod logins;
@@ -40,6 +42,7 @@ pub mod settings;
 pub mod sipx_permissions;
 pub mod sipx_users;
 pub mod trusted_hosts;
+pub mod vouchers;
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -132,6 +135,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0005_self_care.sql")),
         M::up(include_str!("migrations/0006_sipx.sql")),
         M::up(include_str!("migrations/0007_sipx_soap.sql")),
+        M::up(include_str!("migrations/0008_sip2sip.sql")),
         M::up(include_str!("migrations/0009_address_book.sql")),
         M::up(include_str!("migrations/0010_journal.sql")),
     ])

@@ -40,7 +40,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::core::Core;
 use crate::db::Db;
-use crate::dialects::{c5, sipx, sipx_soap, xmlrpc};
+use crate::dialects::{c5, feed, sip2sip, sipx, sipx_soap, xmlrpc};
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,6 +85,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .route("/api", any(c5::endpoint))
         .route("/api/", any(c5::endpoint))
         .route("/api/{*rest}", any(c5::endpoint))
+        .route("/settings.phtml", any(sip2sip::endpoint))
+        .route("/feed/{kind}", any(feed::endpoint))
         .route("/sipxconfig/services/{port}", any(sipx_soap::endpoint))
         .route("/sipxconfig/rest/{*rest}", any(sipx::endpoint))
         .merge(crate::admin::routes())

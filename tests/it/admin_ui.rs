@@ -29,7 +29,7 @@ const WIDTHS: [u32; 2] = [1280, 390];
 // way round).
 
 /// Creates a customer as root over XML-RPC, below `parent` (root when None); returns its id.
-fn create_customer(
+pub(crate) fn create_customer(
     app: &TestApp,
     name: &str,
     web_password: &str,
@@ -642,21 +642,21 @@ async fn preferences_and_new_sub_customers() {
 // ---------------------------------------------------------------------------------------------
 // Security, with curl.
 
-/// A curl "browser" with its own cookie jar.
-pub struct Curl {
+/// A curl "browser" with its own cookie jar (other modules' admin pages use it too).
+pub(crate) struct Curl {
     base: String,
     jar: tempfile::NamedTempFile,
 }
 
-pub struct Reply {
-    pub status: u16,
-    headers: String,
-    pub body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
     /// The CSRF token of the first form on the page.
-    pub fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let rest = self
             .body
             .split("name=\"csrf\" value=\"")
@@ -666,7 +666,7 @@ impl Reply {
     }
 
     /// The body with the HTML escapes of the templates undone.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.body
             .replace("&#39;", "'")
             .replace("&#34;", "\"")
@@ -688,7 +688,7 @@ impl Reply {
 }
 
 impl Curl {
-    pub fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             base: app.https.clone(),
             jar: tempfile::NamedTempFile::new().unwrap(),
@@ -726,16 +726,16 @@ impl Curl {
         }
     }
 
-    pub fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         self.request(path, None)
     }
 
-    pub fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+    pub(crate) fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
         self.request(path, Some(form))
     }
 
     /// Signs in; returns the session's CSRF token.
-    pub fn sign_in(&self, login: &str, password: &str) -> String {
+    pub(crate) fn sign_in(&self, login: &str, password: &str) -> String {
         let token = self.get("/admin/").csrf();
         let reply = self.post(
             "/admin/sign-in",

@@ -16,6 +16,7 @@ mod common;
 mod ldap;
 mod packaging;
 mod server;
+mod sip2sip;
 mod sipx_rest;
 mod sipx_soap;
 mod trusted_hosts;

@@ -412,7 +412,7 @@ fn subscriber_domain(
     }
 }
 
-fn check_subscriber_names(
+fn reachable_subscriber_names(
     conn: &Conn<'_>,
     p: &Prepared,
     domain_id: Option<i64>,
@@ -614,7 +614,7 @@ pub fn create(
                     "A primary_number is required for the SIP subscriber.".into(),
                 ));
             }
-            check_subscriber_names(tx, &p, domain_id, None)?;
+            reachable_subscriber_names(tx, &p, domain_id, None)?;
             check_numbers_free(tx, &p, None)?;
             let username = text(
                 p.values
@@ -787,7 +787,7 @@ pub fn replace(
             let owner_id = int(p.take("customer_id")).unwrap_or_default();
             let owner = subscriber_owner(tx, reach, owner_id)?;
             let domain_id = subscriber_domain(tx, &mut p, &owner)?;
-            check_subscriber_names(tx, &p, domain_id, Some(id))?;
+            reachable_subscriber_names(tx, &p, domain_id, Some(id))?;
             check_numbers_free(tx, &p, Some(id))?;
             let numbers = p.numbers.take();
             let mut values = p.values;

@@ -9,6 +9,7 @@ use crate::core::accounts::{AccountKey, BalanceKind, BalanceRequest};
 use crate::core::actor::Actor;
 use crate::core::attrs::Field;
 use crate::core::auth_rules::AuthRuleQuery;
+use crate::core::calls::{CdrKind, CdrScope, ListedCdr};
 use crate::core::customers::CustomerKey;
 
 /// A method's name, help text and XML-RPC signature, for `system.*`.
@@ -88,6 +89,21 @@ pub const METHODS: &[MethodInfo] = &[
     ),
     m("getAuthRuleInfo", "Authentication rule i_authentication."),
     m(
+        "getAccountCDRs",
+        "Call records of account i_account between start_date and end_date (default: the last \
+         hour), of a type (non_zero_and_errors, non_zero, all, complete, incomplete, errors), \
+         with offset and limit.",
+    ),
+    m(
+        "getCustomerCDRs",
+        "Call records of every account of customer i_customer (or the caller) and below, with \
+         the filters of getAccountCDRs.",
+    ),
+    m(
+        "getRegistrationStatus",
+        "The newest registration of account i_account that has not lapsed; fault 403 if none.",
+    ),
+    m(
         "listAuthRules",
         "Authentication rules of account i_account, with filters, offset and limit.",
     ),
@@ -162,6 +178,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, mut args: Args) -> Reply {
         "getAccountInfo" => get_account_info(ctx, args).await,
         "listAccounts" => list_accounts(ctx, args).await,
         "accountAddFunds" | "accountCredit" | "accountDebit" => balance(ctx, method, args).await,
+        "getAccountCDRs" | "getCustomerCDRs" => cdrs(ctx, method, args).await,
+        "getRegistrationStatus" => registration_status(ctx, args).await,
         "createCustomer" => {
             let parent = args.id("i_wholesaler")?;
             let id = ctx
@@ -457,6 +475,129 @@ async fn get_customer_info(ctx: &Ctx<'_>, mut args: Args) -> Reply {
         ("updated_on".into(), Value::Str(sippy_date(view.updated_on))),
     ]);
     Ok(ok_with("customer", Value::Struct(customer)))
+}
+
+/// The window and kind of a CDR listing (Sippy: the last hour and `non_zero_and_errors` unless
+/// told otherwise).
+fn cdr_filters(ctx: &Ctx<'_>, args: &mut Args) -> Result<(CdrKind, (i64, i64)), Fault> {
+    const HOUR_MILLIS: i64 = 3_600_000;
+    let end = match args.take("end_date") {
+        None | Some(Value::Nil) => ctx.core.now() + 1,
+        Some(v) => parse_date("end_date", &v)?,
+    };
+    let start = match args.take("start_date") {
+        None | Some(Value::Nil) => end - HOUR_MILLIS,
+        Some(v) => parse_date("start_date", &v)?,
+    };
+    let kind = match args.string("type")?.as_deref() {
+        None | Some("non_zero_and_errors") => CdrKind::NonZeroAndErrors,
+        Some("non_zero") => CdrKind::NonZero,
+        Some("all") => CdrKind::All,
+        Some("complete") => CdrKind::Complete,
+        Some("incomplete") => CdrKind::Incomplete,
+        Some("errors") => CdrKind::Errors,
+        Some(other) => {
+            return Err(bad_param(
+                "type",
+                &format!(
+                    "'{other}' is not one of non_zero_and_errors, non_zero, all, complete, \
+                     incomplete, errors"
+                ),
+            ));
+        }
+    };
+    Ok((kind, (start, end)))
+}
+
+/// A call record as Sippy shows it: the account's side is the CLI of a placed call and the CLD
+/// of a received one; `result` is the SIP status (0 for 2xx), `cost` a string.
+fn cdr_value(listed: &ListedCdr, customer: bool) -> Value {
+    let c = &listed.cdr;
+    let (cli, cld) = if c.direction == "placed" {
+        (listed.username.clone(), c.remote_party.clone())
+    } else {
+        (c.remote_party.clone(), listed.username.clone())
+    };
+    let status: i64 = c.status.parse().unwrap_or(0);
+    let result = if (200..300).contains(&status) {
+        0
+    } else {
+        status
+    };
+    let connect = sippy_date(c.start_time);
+    let mut members = BTreeMap::from([
+        ("i_cdr".to_string(), Value::Int(c.id)),
+        ("i_account".into(), Value::Int(c.subscriber_id)),
+        ("call_id".into(), Value::Str(c.call_id.clone())),
+        ("connect_time".into(), Value::Str(connect.clone())),
+        (
+            "disconnect_time".into(),
+            Value::Str(sippy_date(c.start_time + c.duration * 1000)),
+        ),
+        ("duration".into(), Value::Double(c.duration as f64)),
+        ("billed_duration".into(), Value::Int(c.duration)),
+        ("cli".into(), Value::Str(cli.clone())),
+        ("cld".into(), Value::Str(cld.clone())),
+        ("cli_in".into(), Value::Str(cli)),
+        ("cld_in".into(), Value::Str(cld)),
+        ("result".into(), Value::Int(result)),
+        (
+            "cost".into(),
+            Value::Str(format!("{:.5}", c.price.unwrap_or(0.0))),
+        ),
+    ]);
+    if customer {
+        members.insert("i_customer".into(), Value::Int(listed.customer_id));
+        members.insert("setup_time".into(), Value::Str(connect));
+    }
+    Value::Struct(members)
+}
+
+async fn cdrs(ctx: &Ctx<'_>, method: &str, mut args: Args) -> Reply {
+    let customer = method == "getCustomerCDRs";
+    let scope = if customer {
+        args.take("i_wholesaler");
+        match args.id("i_customer")? {
+            Some(id) => CdrScope::Customer(id),
+            None => CdrScope::Customer(
+                crate::core::permissions::default_customer(&ctx.actor.principal, "i_customer")
+                    .map_err(|e| fault(&e))?,
+            ),
+        }
+    } else {
+        CdrScope::Subscriber(args.required_id("i_account")?)
+    };
+    let (kind, window) = cdr_filters(ctx, &mut args)?;
+    let (offset, limit) = (args.int("offset")?, args.int("limit")?);
+    args.finish()?;
+    let list = ctx
+        .core
+        .list_cdrs(&ctx.actor, scope, kind, window, offset, limit)
+        .await
+        .map_err(|e| fault(&e))?;
+    let items = list.iter().map(|c| cdr_value(c, customer)).collect();
+    Ok(ok_with("cdrs", Value::Array(items)))
+}
+
+async fn registration_status(ctx: &Ctx<'_>, mut args: Args) -> Reply {
+    let id = args.required_id("i_account")?;
+    args.finish()?;
+    let devices = ctx
+        .core
+        .devices(&ctx.actor, id)
+        .await
+        .map_err(|e| fault(&e))?;
+    let Some(newest) = devices.first() else {
+        return Err(Fault::new(403, "Account is not registered"));
+    };
+    Ok(ok(BTreeMap::from([
+        (
+            "user_agent".to_string(),
+            Value::Str(newest.user_agent.clone()),
+        ),
+        ("contact".into(), Value::Str(newest.contact.clone())),
+        ("expires".into(), Value::Str(sippy_date(newest.expires_at))),
+    ])))
 }
 
 #[cfg(test)]
