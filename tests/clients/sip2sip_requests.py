@@ -19,6 +19,7 @@ Each scenario prints `ok SCENARIO` and exits 0, or exits 1 saying what was expec
 came back. Names carry a random suffix so scenarios can share a server.
 """
 
+import base64
 import json
 import os
 import random
@@ -491,6 +492,118 @@ def scenario_errors():
     usage = alice.call("get_monthly_usage")
     check(usage["calls"] == 3 and abs(usage["price"] - 1.5) < 1e-9, "monthly usage", usage)
     print("ok errors")
+
+
+class BlinkDevice:
+    """One Blink Cocoa install of an account: its instance uuid, the journal ids it knows and the
+    newest timestamp it saw, read with Blink's rules (success first, timestamps as numbers)."""
+
+    def __init__(self, account, uuid):
+        self.account, self.uuid = account, uuid
+        self.after = 0
+        self.summary = None
+        self.seen = {}
+
+    def push(self, entries):
+        """put_journal_entries as Blink sends it: a POST form of uuid and the JSON of a dict
+        keyed by message id; returns {message id: journal id}."""
+        r = self.account.call("put_journal_entries", method="POST", uuid=self.uuid,
+                              data=json.dumps(entries))
+        check(r.get("success") is True, "a successful put", r)
+        out = {}
+        for entry in r["results"]:
+            out[entry["id"]] = str(entry["journal_id"])
+        return out
+
+    def poll(self):
+        """get_journal_entries as Blink polls: except its own uuid, after the newest timestamp
+        it saw, summary=1 on the first call."""
+        params = {"except_uuid": self.uuid, "after_timestamp": self.after}
+        if self.summary is None:
+            params["summary"] = 1
+        r = self.account.call("get_journal_entries", **params)
+        check(r.get("success") is True, "a successful get", r)
+        if "summary" in r:
+            self.summary = r["summary"]
+            for row in r["summary"]:
+                check(isinstance(row["timestamp"], int), "integer summary timestamps", row)
+                str(row["journal_id"])
+        new = []
+        for entry in r["results"]:
+            check(isinstance(entry["timestamp"], int), "integer timestamps", entry)
+            check(entry["uuid"] != self.uuid, "no entries from the asking device", entry)
+            if entry["timestamp"] > self.after:
+                self.after = entry["timestamp"]
+            self.seen[str(entry["id"])] = entry["data"]
+            new.append(entry)
+        check(r["rows"] == len(r["results"]), "rows counts the results", r)
+        return new
+
+
+def scenario_journal():
+    """Blink's replication sequence between two devices of one account, then removal, deletion,
+    isolation from another account and refusals that change nothing."""
+    s, domain, alice, bob = setup()
+    laptop, phone = BlinkDevice(alice, "laptop-" + tag()), BlinkDevice(alice, "phone-" + tag())
+    # Opaque data, kept byte for byte: base64 as Blink sends it, and odd characters.
+    blob1 = base64.b64encode(b"\x00encrypted chat message 1\xff").decode()
+    blob2 = "ünïcode & = + % \" ' <tag> \n line two"
+    ids = laptop.push({"msg-1": {"id": "msg-1", "data": blob1},
+                       "msg-2": {"id": "msg-2", "data": blob2, "action": "add"}})
+    check(set(ids) == {"msg-1", "msg-2"}, "a journal id for each message", ids)
+
+    first = phone.poll()
+    check(sorted(e["data"] for e in first) == sorted([blob1, blob2]), "the data as put", first)
+    check(all(e["account"] == f"alice@{domain}" for e in first), "the account", first)
+    check(all(e["source"] == "default" for e in first), "source default", first)
+    check(len(phone.summary) == 2, "the summary on the first call", phone.summary)
+    ordered = [e["id"] for e in first]
+    check(ordered == sorted(ordered), "oldest first", ordered)
+    check(laptop.poll() == [], "the laptop's own entries are left out")
+
+    time.sleep(1.1)  # Blink asks for entries newer than the newest second it saw.
+    phone_ids = phone.push({"msg-3": {"id": "msg-3", "data": "from the phone"}})
+    got = laptop.poll()
+    check([e["data"] for e in got] == ["from the phone"], "the phone's entry", got)
+    check(phone.poll() == [], "nothing new for the phone")
+    check(alice.call("get_journal_entries", after_id=ids["msg-1"], limit=1)["rows"] == 1,
+          "limit honoured", None)
+
+    # Removal through put (action remove) and deletion by journal id.
+    r = alice.call("put_journal_entries", method="POST", uuid=laptop.uuid,
+                   data=json.dumps([{"id": "msg-1", "action": "remove"}]))
+    check(r["success"] and r["results"][0]["journal_id"] == ids["msg-1"], "msg-1 removed", r)
+    r = alice.call("delete_journal_entries", method="POST",
+                   data=json.dumps([phone_ids["msg-3"]]))
+    check(r == {"success": True}, "delete_journal_entries succeeds", r)
+    summary = alice.call("get_journal_entries", summary=1)["summary"]
+    check([row["journal_id"] for row in summary] == [ids["msg-2"]], "only msg-2 is left", summary)
+
+    # Another account sees none of it, and cannot delete it.
+    check(bob.call("get_journal_entries")["results"] == [], "bob's journal is his own")
+    bob.call("delete_journal_entries", method="POST", data=json.dumps([ids["msg-2"]]))
+    check(len(alice.call("get_journal_entries")["results"]) == 1, "bob deleted nothing")
+
+    # Refusals in the original's shape; nothing written.
+    for params, message in [
+        ({"data": "{}"}, "Missing uuid"),
+        ({"uuid": "x"}, "Missing data"),
+        ({"uuid": "x", "data": "{not json"}, "Json decode error"),
+        ({"uuid": "x", "data": json.dumps([{"id": "m", "data": {"not": "a string"}}])},
+         "data must be a string"),
+        ({"uuid": "x", "data": json.dumps([{"id": "m", "data": "x" * 70000}])}, "larger than"),
+        ({"uuid": "x", "data": json.dumps([{"id": "m", "action": "rename"}])}, "action"),
+    ]:
+        r = alice.call("put_journal_entries", method="POST", **params)
+        check(r["success"] is False and message in r["error_message"] and r["results"] == [],
+              f"refused with {message!r}", r)
+    for params in [{"after_id": "abc"}, {"limit": "0"}, {"after_timestamp": "yesterday"}]:
+        r = alice.call("get_journal_entries", **params)
+        check(r["success"] is False, f"refused {params}", r)
+    r = alice.call("get_journal_entries", after_timestamp="2000-01-01 00:00:00")
+    check(r["success"] and r["rows"] == 1, "a datetime after_timestamp", r)
+    check(len(alice.call("get_journal_entries")["results"]) == 1, "nothing written by refusals")
+    print("ok journal")
 
 
 def scenario_stale():

@@ -28,6 +28,11 @@ fn blink_cocoa_history_polling() {
 }
 
 #[test]
+fn blink_journal_replication_between_two_devices() {
+    python("journal");
+}
+
+#[test]
 fn sylk_webrtc_history() {
     python("sylk");
 }

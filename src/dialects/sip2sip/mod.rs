@@ -5,6 +5,7 @@
 //! balances read the core's records. No SQL, no permission decision, no audit write here.
 
 mod forwarding;
+mod journal;
 mod render;
 
 use std::collections::BTreeMap;
@@ -221,6 +222,9 @@ async fn dispatch(call: &Call<'_>, action: &str) -> Response {
         // switchyard runs no voicemail service, and Blink publishes any non-empty location
         // reply: both answer null, as the original does for an account without them.
         "get_voicemail" | "get_location" => reply(StatusCode::OK, &Value::Null),
+        "put_journal_entries" => journal::put(call).await,
+        "get_journal_entries" => journal::get(call).await,
+        "delete_journal_entries" => journal::delete(call).await,
         "get_prepaid" => render::prepaid(call).await,
         "get_balance_history" => render::balance_history(call).await,
         "get_monthly_usage" => render::monthly_usage(call).await,
