@@ -17,7 +17,12 @@
 #      BENCH_HISTORY_CDRS) and `set_call_forwarding` (a POST form whose target changes every call,
 #      so each call is a durable change);
 #
-# and prints a table with the verdicts (reads >= 0.4 x the ceiling, import >= 20,000 rows/s).
+#   3. the replication journal: BENCH_JOURNAL_ENTRIES entries put for alice by one device (puts of
+#      1,000, curl --digest), then `get_journal_entries` as another device polls incrementally
+#      (`except_uuid`, `after_id` of the newest entry: the usual answer is "nothing new");
+#
+# and prints a table with the verdicts (reads >= 0.4 x the ceiling, the journal poll >= 0.3 x,
+# import >= 20,000 rows/s).
 # All load goes to 127.0.0.1; every run is bounded in time; the servers are stopped on exit.
 #
 # Knobs (environment):
@@ -26,6 +31,7 @@
 #   BENCH_REPEAT            interleaved repetitions of the runs; medians are used (default 3)
 #   BENCH_HISTORY_CDRS      records of the measured subscriber (default 10000)
 #   BENCH_OTHER_CDRS        records of the other subscriber in the same import (default 90000)
+#   BENCH_JOURNAL_ENTRIES   journal entries stored for alice (default 100000)
 #   BENCH_LOADGEN_THREADS   load generator threads (default 1)
 #   BENCH_OUT               directory for the JSON lines (default bench/out)
 #   BENCH_NO_BUILD=1        reuse the release binaries already built
@@ -37,6 +43,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 REPEAT=${BENCH_REPEAT:-3}
 HISTORY_CDRS=${BENCH_HISTORY_CDRS:-10000}
 OTHER_CDRS=${BENCH_OTHER_CDRS:-90000}
+JOURNAL_ENTRIES=${BENCH_JOURNAL_ENTRIES:-100000}
 THREADS=${BENCH_LOADGEN_THREADS:-1}
 OUT_DIR=${BENCH_OUT:-bench/out}
 BIN=${CARGO_TARGET_DIR:-target}/release
@@ -44,6 +51,8 @@ EXAMPLES=$BIN/examples
 SERVER_LIFETIME=900
 DOMAIN=sip2sip.bench.example
 USER_PASSWORD=alice-web-pass
+# Room for the whole benchmark journal (the default keeps 10,000 entries an account).
+SY_EXTRA_ARGS=(--journal-max-entries $((${BENCH_JOURNAL_ENTRIES:-100000} + 1000)))
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -54,21 +63,6 @@ start_servers
 
 mkdir -p "$OUT_DIR"
 RESULTS=$OUT_DIR/sip2sip-$(date -u +%Y%m%dT%H%M%SZ).jsonl
-
-# api_post PATH JSON: POST over HTTPS with Basic as root; prints the id from Location.
-api_post() {
-    local path=$1 body=$2 status location
-    status=$(curl -sS -o "$WORK/api.body" -D "$WORK/api.head" -w '%{http_code}' \
-        --cacert "$CERT" -u "root:$PASSWORD" -X POST -H 'Content-Type: application/json' \
-        --data-binary "$body" "$SY_HTTPS$path") || status=000
-    if [[ $status != 201 ]]; then
-        log "API call failed: POST $SY_HTTPS$path, body: $body; HTTP $status"
-        cat "$WORK/api.head" "$WORK/api.body" >&2 2>/dev/null || true
-        exit 1
-    fi
-    location=$(tr -d '\r' <"$WORK/api.head" | sed -n 's/^[Ll]ocation: *//p')
-    printf '%s\n' "${location##*/}"
-}
 
 log "== set-up: customer, domain, subscribers alice and bob"
 CONTACT=$(api_post /api/customercontacts/ '{"email":"s@example.com","reseller_id":1}')
@@ -123,6 +117,28 @@ if ((PLACED != 100)); then
     exit 1
 fi
 
+# --- journal -----------------------------------------------------------------------------------
+log "== putting $JOURNAL_ENTRIES journal entries for alice (device bench-laptop), 1,000 a put"
+for ((first = 0; first < JOURNAL_ENTRIES; first += 1000)); do
+    awk -v a="$first" -v n=1000 'BEGIN {
+        printf "{"
+        for (i = a; i < a + n; i++) {
+            printf "%s\"m%d\":{\"id\":\"m%d\",\"data\":\"%s%d\"}", (i > a ? "," : ""), i, i,
+                "U2FsdGVkX1+vupppZksvRf5pq5g5XjFRlipRkwB10K5ZiG0x4L4j6fQ2PqW0dR7h8mF3Ns9bC1eY", i
+        }
+        printf "}" }' >"$WORK/journal.json"
+    PUT=$(curl -sS --digest -u "alice:$USER_PASSWORD" --data-urlencode uuid=bench-laptop \
+        --data-urlencode "data@$WORK/journal.json" \
+        "$SY_HTTP/settings.phtml?action=put_journal_entries&realm=$DOMAIN")
+    if [[ $PUT != *'"success":true'* ]]; then
+        log "put_journal_entries failed: ${PUT:0:300}"
+        exit 1
+    fi
+done
+LAST_JOURNAL_ID=$(grep -o '"journal_id":"[0-9]*"' <<<"$PUT" | tail -1 | grep -o '[0-9]*')
+JOURNAL_PATH="/settings.phtml?action=get_journal_entries&realm=$DOMAIN&except_uuid=bench-phone&after_id=$LAST_JOURNAL_ID"
+log "journal filled up to id $LAST_JOURNAL_ID; the poll is $JOURNAL_PATH"
+
 BUSY=$(background_load)
 log "== background CPU load before the runs: ${BUSY}% of $(nproc) cores"
 
@@ -138,6 +154,8 @@ for ((i = 1; i <= REPEAT; i++)); do
         --path "/settings.phtml?action=get_history&realm=$DOMAIN" "${common[@]}"
     loadgen "sip2sip-set-forwarding-$i" "${AS_ALICE[@]}" --mode sip2sip-set \
         --path "/settings.phtml?realm=$DOMAIN" "${common[@]}"
+    loadgen "sip2sip-journal-poll-$i" "${AS_ALICE[@]}" --mode sip2sip-get \
+        --path "$JOURNAL_PATH" "${common[@]}"
 done
 FORWARD=$(curl -sS --digest -u "alice:$USER_PASSWORD" \
     "$SY_HTTP/settings.phtml?action=get_call_forwarding&realm=$DOMAIN")
@@ -155,6 +173,7 @@ BARE=$(median_of bare-http-hello rps)
 GETF=$(median_of sip2sip-get-forwarding rps)
 GETH=$(median_of sip2sip-get-history rps)
 SETF=$(median_of sip2sip-set-forwarding rps)
+POLL=$(median_of sip2sip-journal-poll rps)
 ERRORS=0
 {
     echo
@@ -179,6 +198,9 @@ ERRORS=0
     echo "get_call_forwarding / bare hyper: $R1 (target >= 0.4) $(verdict "$R1" 0.4 '>=')"
     echo "get_history ($HISTORY_CDRS CDRs) / bare hyper: $R2 (target >= 0.4) $(verdict "$R2" 0.4 '>=')"
     echo "set_call_forwarding (durable) / bare hyper: $R3 (no target; reported)"
+    R4=$(ratio "$POLL" "$BARE")
+    echo "get_journal_entries incremental poll ($JOURNAL_ENTRIES entries stored) / bare hyper:" \
+        "$R4 (target >= 0.3) $(verdict "$R4" 0.3 '>=')"
     echo "cdr import: $ROWS rows in $IMPORT_S s = $IMPORT_RATE rows/s durable" \
         "(target >= 20000) $(verdict "$IMPORT_RATE" 20000 '>=')"
     echo "errors in all runs: $ERRORS"
