@@ -198,14 +198,6 @@ printf '{"label":"memory","switchyard_vmhwm_kb":%s,"switchyard_vmrss_kb":%s,"bar
 printf '{"label":"basic-over-http-probe","status":%s}\n' "$PROBE_STATUS" >>"$RESULTS"
 
 # --- report ----------------------------------------------------------------------------------
-# median_of PREFIX KEY: the median of KEY over PREFIX-1 .. PREFIX-REPEAT.
-median_of() {
-    local i values=()
-    for ((i = 1; i <= REPEAT; i++)); do
-        values+=("$(jget "$(result "$1-$i")" "$2")")
-    done
-    median "${values[@]}"
-}
 BARE_HTTP_RPS=$(median_of bare-http-hello rps)
 BARE_HTTPS_RPS=$(median_of bare-https-hello rps)
 C5_HTTP_RPS=$(median_of c5-http-get rps)

@@ -78,13 +78,6 @@ for ((i = 1; i <= REPEAT; i++)); do
     printf -v "R_ldap_search_$i" '%s' "$line"
 done
 
-median_of() {
-    local i values=()
-    for ((i = 1; i <= REPEAT; i++)); do
-        values+=("$(jget "$(result "$1-$i")" "$2")")
-    done
-    median "${values[@]}"
-}
 SEARCH_RPS=$(median_of ldap-search rps)
 BARE_RPS=$(median_of bare-https-hello rps)
 {

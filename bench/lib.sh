@@ -176,6 +176,27 @@ loadgen() {
     LABELS+=("$label")
 }
 result() { local var="R_${1//-/_}"; printf '%s' "${!var}"; }
+# median_of PREFIX KEY: the median of KEY over the runs PREFIX-1 .. PREFIX-$REPEAT.
+median_of() {
+    local i values=()
+    for ((i = 1; i <= REPEAT; i++)); do
+        values+=("$(jget "$(result "$1-$i")" "$2")")
+    done
+    median "${values[@]}"
+}
+# runs_table: one row per load run so far (LABELS), the columns of loadgen's JSON line; adds the
+# runs' errors to ERRORS.
+runs_table() {
+    local fmt='%-28s %9s %8s %8s %6s %7s %7s %6s %8s\n' label line
+    printf "$fmt" run req/s p50_ms p99_ms errors srv_cpu lg_cpu other us/req
+    for label in "${LABELS[@]}"; do
+        line=$(result "$label")
+        printf "$fmt" "$label" "$(show "$line" rps)" "$(show "$line" p50_ms)" "$(show "$line" p99_ms)" \
+            "$(show "$line" errors)" "$(show "$line" server_cores)" "$(show "$line" loadgen_cores)" \
+            "$(show "$line" other_cores)" "$(show "$line" server_cpu_us_per_ok)"
+        ERRORS=$((ERRORS + $(jget "$line" errors)))
+    done
+}
 
 # kb PID KEY: a /proc/PID/status figure in kB (VmHWM, VmRSS).
 kb() { awk -v k="$2" '$1 == k ":" {print $2}' "/proc/$1/status"; }

@@ -162,13 +162,6 @@ FORWARD=$(curl -sS --digest -u "alice:$USER_PASSWORD" \
 log "forwarding after the runs: $FORWARD"
 
 # --- report ----------------------------------------------------------------------------------
-median_of() {
-    local i values=()
-    for ((i = 1; i <= REPEAT; i++)); do
-        values+=("$(jget "$(result "$1-$i")" "$2")")
-    done
-    median "${values[@]}"
-}
 BARE=$(median_of bare-http-hello rps)
 GETF=$(median_of sip2sip-get-forwarding rps)
 GETH=$(median_of sip2sip-get-history rps)
@@ -180,15 +173,7 @@ ERRORS=0
     echo "== SIP2SIP results: $DURATION s per run, $CONNS connections, plain HTTP, Digest SHA-256"
     echo "   with a reused nonce; loadgen threads $THREADS; $(nproc) cores shared by server and"
     echo "   loadgen; background load ${BUSY}%"
-    fmt='%-28s %9s %8s %8s %6s %7s %7s %6s %8s\n'
-    printf "$fmt" run req/s p50_ms p99_ms errors srv_cpu lg_cpu other us/req
-    for label in "${LABELS[@]}"; do
-        line=$(result "$label")
-        printf "$fmt" "$label" "$(show "$line" rps)" "$(show "$line" p50_ms)" "$(show "$line" p99_ms)" \
-            "$(show "$line" errors)" "$(show "$line" server_cores)" "$(show "$line" loadgen_cores)" \
-            "$(show "$line" other_cores)" "$(show "$line" server_cpu_us_per_ok)"
-        ERRORS=$((ERRORS + $(jget "$line" errors)))
-    done
+    runs_table
     echo
     echo "medians of $REPEAT (req/s): bare hyper $BARE, get_call_forwarding $GETF," \
         "get_history $GETH, set_call_forwarding $SETF"

@@ -82,13 +82,6 @@ for ((i = 1; i <= REPEAT; i++)); do
         "${common[@]}"
 done
 
-median_of() {
-    local i values=()
-    for ((i = 1; i <= REPEAT; i++)); do
-        values+=("$(jget "$(result "$1-$i")" "$2")")
-    done
-    median "${values[@]}"
-}
 BARE_HTTP_RPS=$(median_of bare-http-hello rps)
 BARE_HTTPS_RPS=$(median_of bare-https-hello rps)
 FIND_HTTP_RPS=$(median_of soap-http-find rps)
@@ -100,15 +93,7 @@ ERRORS=0
     echo
     echo "== sipXconfig SOAP results: $DURATION s per run, $CONNS connections, loadgen threads $THREADS,"
     echo "   $(nproc) cores shared by server and loadgen, background load ${BUSY}%, $USERS users"
-    fmt='%-20s %9s %8s %8s %6s %7s %7s %6s %8s\n'
-    printf "$fmt" run req/s p50_ms p99_ms errors srv_cpu lg_cpu other us/req
-    for label in "${LABELS[@]}"; do
-        line=$(result "$label")
-        printf "$fmt" "$label" "$(show "$line" rps)" "$(show "$line" p50_ms)" "$(show "$line" p99_ms)" \
-            "$(show "$line" errors)" "$(show "$line" server_cores)" "$(show "$line" loadgen_cores)" \
-            "$(show "$line" other_cores)" "$(show "$line" server_cpu_us_per_ok)"
-        ERRORS=$((ERRORS + $(jget "$line" errors)))
-    done
+    runs_table
     echo
     echo "medians of $REPEAT: bare HTTP $BARE_HTTP_RPS, findUser HTTP $FIND_HTTP_RPS," \
         "bare HTTPS $BARE_HTTPS_RPS, findUser HTTPS $FIND_HTTPS_RPS req/s"

@@ -423,19 +423,9 @@ impl Core {
                 manage_one(tx, actor, phone, &request, &realm, now)?;
             }
             let ids: Vec<i64> = phones.iter().map(|p| p.id).collect();
-            let mut detail = detail;
-            detail["phones"] = json!(ids);
-            Ok(Done {
-                value: phones.len(),
-                target: format!(
-                    "phone:{}",
-                    ids.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                detail: detail.to_string(),
-            })
+            Ok(super::sipx_users::done_with_many(
+                "phone", "phones", &ids, detail,
+            ))
         })
         .await
     }

@@ -654,21 +654,26 @@ impl Core {
                 }
             }
             let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-            let mut detail = detail;
-            detail["accounts"] = json!(ids);
-            Ok(Done {
-                value: users.len(),
-                target: format!(
-                    "account:{}",
-                    ids.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                detail: detail.to_string(),
-            })
+            Ok(done_with_many("account", "accounts", &ids, detail))
         })
         .await
+    }
+}
+
+/// What a change of several objects reports: how many, their ids in the audit target
+/// (`<kind>:1,2,3`) and under `key` in the detail.
+pub(super) fn done_with_many(
+    kind: &str,
+    key: &str,
+    ids: &[i64],
+    mut detail: serde_json::Value,
+) -> Done<usize> {
+    detail[key] = json!(ids);
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    Done {
+        value: ids.len(),
+        target: format!("{kind}:{}", list.join(",")),
+        detail: detail.to_string(),
     }
 }
 
