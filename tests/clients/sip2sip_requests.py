@@ -423,7 +423,7 @@ def scenario_identity():
 
 def scenario_errors():
     s, domain, alice, bob = setup()
-    for params in ({}, {"action": "nonsense"}, {"action": "get_journal_entries"}):
+    for params in ({}, {"action": "nonsense"}, {"action": "get_journal"}):
         r = alice.raw(params.pop("action", None), **params)
         check(r.status_code == 200 and decode(r) ==
               {"success": False, "error_message": "Error: invalid action"}, "invalid action",
