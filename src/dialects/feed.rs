@@ -89,11 +89,7 @@ pub async fn endpoint(
         } => (principal, auth_method),
         AuthOutcome::Challenge { stale } => {
             let mut r = error(StatusCode::UNAUTHORIZED, "authentication required");
-            for c in state.auth.challenges(stale) {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    r.headers_mut().append(header::WWW_AUTHENTICATE, v);
-                }
-            }
+            super::add_challenges(&mut r, state.auth.challenges(stale));
             return r;
         }
         AuthOutcome::Refused { reason } => return error(StatusCode::FORBIDDEN, reason),

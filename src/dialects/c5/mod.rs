@@ -248,11 +248,10 @@ fn challenge(state: &AppState, is_stale: bool) -> Response {
     let mut r = error_response(&ApiError::new(401, "Unauthorized"));
     // Basic first: LWP answers the first challenge it supports and stops there.
     let basic = format!("Basic realm=\"{BASIC_REALM}\"");
-    for value in std::iter::once(basic).chain(state.auth.challenges(is_stale)) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            r.headers_mut().append(header::WWW_AUTHENTICATE, v);
-        }
-    }
+    super::add_challenges(
+        &mut r,
+        std::iter::once(basic).chain(state.auth.challenges(is_stale)),
+    );
     r
 }
 

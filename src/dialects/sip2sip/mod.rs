@@ -158,11 +158,7 @@ pub async fn endpoint(
                 StatusCode::UNAUTHORIZED,
                 &json!({ "success": false, "error_message": "Error: authentication required" }),
             );
-            for c in state.auth.self_care_challenges(&realm, stale) {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    r.headers_mut().append(header::WWW_AUTHENTICATE, v);
-                }
-            }
+            super::add_challenges(&mut r, state.auth.self_care_challenges(&realm, stale));
             return r;
         }
         AuthOutcome::Refused { reason } => {

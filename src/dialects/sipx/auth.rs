@@ -27,17 +27,15 @@ fn challenge(state: &AppState, meta: &RequestMeta, stale_nonce: bool) -> Respons
         "authentication required: the user name or an alias, and the user portal PIN",
     )
     .into_response();
-    let headers = response.headers_mut();
-    for value in self_care_challenges(state, stale_nonce) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.append(header::WWW_AUTHENTICATE, v);
-        }
-    }
-    if meta.tls
-        && let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", state.core.realm()))
-    {
-        headers.append(header::WWW_AUTHENTICATE, v);
-    }
+    let basic = meta
+        .tls
+        .then(|| format!("Basic realm=\"{}\"", state.core.realm()));
+    crate::dialects::add_challenges(
+        &mut response,
+        self_care_challenges(state, stale_nonce)
+            .into_iter()
+            .chain(basic),
+    );
     response
 }
 
@@ -137,17 +135,13 @@ pub async fn admin(state: &AppState, meta: &RequestMeta) -> Result<Actor, Respon
                 "authentication required: an admin API login",
             )
             .into_response();
-            for value in state.auth.challenges(stale) {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    response.headers_mut().append(header::WWW_AUTHENTICATE, v);
-                }
-            }
-            if meta.tls
-                && let Ok(v) =
-                    HeaderValue::from_str(&format!("Basic realm=\"{}\"", state.core.realm()))
-            {
-                response.headers_mut().append(header::WWW_AUTHENTICATE, v);
-            }
+            let basic = meta
+                .tls
+                .then(|| format!("Basic realm=\"{}\"", state.core.realm()));
+            crate::dialects::add_challenges(
+                &mut response,
+                state.auth.challenges(stale).into_iter().chain(basic),
+            );
             Err(response)
         }
         AuthOutcome::Authenticated { .. } => Err(Refusal::new(

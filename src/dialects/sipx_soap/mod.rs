@@ -162,11 +162,7 @@ fn challenge(state: &AppState, is_stale: bool) -> Response {
         "authentication required: HTTP Digest, or Basic over HTTPS, with an API login\n",
     )
         .into_response();
-    for value in state.auth.challenges(is_stale) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            response.headers_mut().append(header::WWW_AUTHENTICATE, v);
-        }
-    }
+    crate::dialects::add_challenges(&mut response, state.auth.challenges(is_stale));
     response
 }
 
