@@ -216,7 +216,7 @@ fn status_of(e: &CoreError) -> StatusCode {
         // 507 Insufficient Storage: the page says the disk is full, not "try again later".
         CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CoreError::StorageFailed(_) | CoreError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

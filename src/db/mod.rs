@@ -95,6 +95,21 @@ impl DbError {
         matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::DiskFull)
     }
+
+    /// What failed underneath, when the storage itself did (not the request): a read-only file
+    /// system, an I/O error, a corrupt page.
+    pub fn failure(&self) -> Option<&'static str> {
+        use rusqlite::ErrorCode;
+        let Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return None;
+        };
+        match e.code {
+            ErrorCode::ReadOnly => Some("the database has become read-only"),
+            ErrorCode::SystemIoFailure => Some("an I/O error"),
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some("the database is corrupt"),
+            _ => None,
+        }
+    }
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -424,6 +439,33 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, newer);
+    }
+
+    #[test]
+    fn storage_failures_are_told_apart() {
+        use crate::core::CoreError;
+        use rusqlite::ffi;
+        let failure = |code| {
+            CoreError::from(DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(code),
+                None,
+            )))
+        };
+        assert!(matches!(failure(ffi::SQLITE_FULL), CoreError::StorageFull));
+        for code in [
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_CORRUPT,
+        ] {
+            assert!(
+                matches!(failure(code), CoreError::StorageFailed(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            failure(ffi::SQLITE_CONSTRAINT),
+            CoreError::Storage(_)
+        ));
     }
 
     #[test]

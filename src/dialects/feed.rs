@@ -41,7 +41,9 @@ fn core_error(e: &CoreError) -> Response {
         CoreError::NotFound(_) | CoreError::OutOfScope(_) => StatusCode::NOT_FOUND,
         // 507 Insufficient Storage: the batch was not stored for want of disk space.
         CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-        CoreError::Busy | CoreError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Busy | CoreError::StorageFailed(_) | CoreError::Storage(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::BAD_REQUEST,
     };
     error(status, e.to_string())

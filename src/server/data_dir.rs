@@ -103,7 +103,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
     }
     let probe = dir.join(PROBE_FILE);
     let written = std::fs::File::create(&probe).and_then(|mut f| {
-        f.write_all(&[0u8; PROBE_BYTES])?;
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
         f.sync_all()
     });
     // Removed whatever happened, so a failed probe leaves no half-written file behind.

@@ -117,6 +117,8 @@ fn core_error(e: &CoreError, entity: &str, doc: Option<&Map<String, Value>>) -> 
         // says that retrying soon will not help until space is freed.
         CoreError::StorageFull => ApiError::new(507, e.to_string()),
         CoreError::Busy => ApiError::new(503, e.to_string()),
+        // The cause (read-only, I/O, corrupt) is the operator's to see; still a 500.
+        CoreError::StorageFailed(_) => ApiError::new(500, e.to_string()),
         CoreError::Storage(_) => ApiError::internal(),
     }
 }
@@ -243,6 +245,8 @@ fn core_error_plain(e: &CoreError) -> ApiError {
         CoreError::Forbidden(m) => ApiError::forbidden(m.clone()),
         CoreError::StorageFull => ApiError::new(507, e.to_string()),
         CoreError::Busy => ApiError::new(503, e.to_string()),
+        // The cause (read-only, I/O, corrupt) is the operator's to see; still a 500.
+        CoreError::StorageFailed(_) => ApiError::new(500, e.to_string()),
         CoreError::Storage(_) => ApiError::internal(),
         other => ApiError::unprocessable(other.to_string()),
     }

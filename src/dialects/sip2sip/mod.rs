@@ -92,7 +92,7 @@ pub(crate) fn core_error(e: &CoreError) -> Response {
             StatusCode::INSUFFICIENT_STORAGE,
             &json!({ "success": false, "error_message": format!("Error: {e}") }),
         ),
-        CoreError::Busy | CoreError::Storage(_) => reply(
+        CoreError::Busy | CoreError::StorageFailed(_) | CoreError::Storage(_) => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({ "success": false, "error_message": format!("Error: {e}") }),
         ),

@@ -71,7 +71,7 @@ impl From<CoreError> for Refusal {
             CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             // A full disk is told apart from a failing store: 507 Insufficient Storage.
             CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-            CoreError::Storage(_) => StatusCode::BAD_GATEWAY,
+            CoreError::StorageFailed(_) | CoreError::Storage(_) => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e.to_string())
     }

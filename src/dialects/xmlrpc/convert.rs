@@ -103,7 +103,7 @@ pub fn fault(e: &CoreError) -> Fault {
         // message tells the operator to free space, and the same call works once there is.
         CoreError::StorageFull => 507,
         CoreError::Busy => 503,
-        CoreError::Storage(_) => 500,
+        CoreError::StorageFailed(_) | CoreError::Storage(_) => 500,
     };
     Fault::new(code, e.to_string())
 }
