@@ -73,6 +73,10 @@ pub enum DbError {
     Busy,
     #[error("a database job panicked")]
     Panicked,
+    /// SQLite rolled the whole transaction back after one job's storage failure (it does on a
+    /// full disk or an I/O error), undoing the batch's other jobs too.
+    #[error("the change was rolled back with its batch after a storage failure")]
+    RolledBack,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     /// Found when opening: SQLite's own check of the file failed.
@@ -100,6 +104,9 @@ impl DbError {
     /// system, an I/O error, a corrupt page.
     pub fn failure(&self) -> Option<&'static str> {
         use rusqlite::ErrorCode;
+        if matches!(self, Self::RolledBack) {
+            return Some("the write batch was rolled back after a storage failure");
+        }
         let Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
             return None;
         };
@@ -315,7 +322,8 @@ impl Db {
             let deliver: Delivery = Box::new(move |committed| {
                 let result = match committed {
                     Ok(()) => outcome,
-                    Err(e) if failed => outcome.or(Err(e.into())),
+                    // A failed job was rolled back whatever the commit did: its own error stands.
+                    Err(_) if failed => outcome,
                     Err(e) => Err(e.into()),
                 };
                 // The caller may have gone away (client disconnected); the write still stands.
@@ -368,6 +376,12 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = WriteJob>) -> Vec<De
     let tx = WriteTx(Conn(conn));
     let mut deliveries = Vec::new();
     for job in batch {
+        // Outside the transaction a savepoint would open a new one, and jobs acknowledged from
+        // it would hide that the ones before were undone: the rest of the batch is refused.
+        if conn.is_autocommit() {
+            deliveries.push(job(Err(DbError::RolledBack)).1);
+            continue;
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             deliveries.push(job(Err(e.into())).1);
             continue;
@@ -388,7 +402,7 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = WriteJob>) -> Vec<De
 
 fn commit(conn: &Connection) -> DbResult<()> {
     if conn.is_autocommit() {
-        return Err(DbError::Corrupt("no transaction was open".into()));
+        return Err(DbError::RolledBack);
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => Ok(()),
@@ -405,6 +419,7 @@ fn clone_error(e: &DbError) -> DbError {
         DbError::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
         }
+        DbError::RolledBack => DbError::RolledBack,
         other => DbError::Corrupt(other.to_string()),
     }
 }
@@ -515,9 +530,10 @@ mod tests {
         assert_eq!(keys, vec!["a".to_string()]);
     }
 
-    /// SQLITE_FULL (here from `max_page_count`, as from a full disk) fails every job of the
-    /// batch with an error `is_full` recognises, reads go on, and the same writer takes writes
-    /// again once there is room: no restart, no poisoned state.
+    /// SQLITE_FULL (here from `max_page_count`, as from a full disk) fails the job with an
+    /// error `is_full` recognises; when SQLite rolls the whole transaction back, the batch's
+    /// other jobs are not acknowledged; reads go on; and the same writer takes writes again once
+    /// there is room: no restart, no poisoned state.
     #[tokio::test]
     async fn the_writer_survives_a_full_database() {
         let dir = tempfile::tempdir().unwrap();
@@ -529,11 +545,11 @@ mod tests {
                 Ok::<_, DbError>(())
             })
         };
-        let insert = |key: &'static str| {
+        let insert = |key: &'static str, bytes: usize| {
             db.write(move |tx| {
                 tx.sql().execute(
                     "INSERT INTO settings (key, value) VALUES (?1, ?2)",
-                    rusqlite::params![key, "x".repeat(64 * 1024)],
+                    rusqlite::params![key, "x".repeat(bytes)],
                 )?;
                 Ok::<_, DbError>(())
             })
@@ -552,13 +568,26 @@ mod tests {
             .await
             .unwrap();
         cap(pages).await.unwrap();
-        let (a, b) = tokio::join!(insert("a"), insert("b"));
-        assert!(a.unwrap_err().is_full());
-        assert!(b.unwrap_err().is_full());
-        assert!(keys().await.unwrap().is_empty());
+        let full = insert("a", 64 * 1024).await.unwrap_err();
+        assert!(full.is_full(), "{full:?}");
+        // Queued together: whatever the order, no job is acknowledged unless it is stored.
+        let (small, big, after) = tokio::join!(
+            insert("small", 1),
+            insert("big", 64 * 1024),
+            insert("after", 1)
+        );
+        let stored = keys().await.unwrap();
+        for (key, result) in [("small", small), ("big", big), ("after", after)] {
+            assert_eq!(
+                result.is_ok(),
+                stored.contains(&key.to_string()),
+                "{key}: {result:?}, stored {stored:?}"
+            );
+        }
+        assert!(!stored.contains(&"big".to_string()));
         cap(1 << 30).await.unwrap();
-        insert("c").await.unwrap();
-        assert_eq!(keys().await.unwrap(), vec!["c".to_string()]);
+        insert("c", 64 * 1024).await.unwrap();
+        assert!(keys().await.unwrap().contains(&"c".to_string()));
     }
 
     #[tokio::test]

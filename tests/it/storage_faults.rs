@@ -216,6 +216,12 @@ fn a_corrupt_or_foreign_database_is_refused_untouched() {
     // Garbage where the database was.
     let data = used_data_dir();
     let db = data.path().join("switchyard.db");
+    // Everything into the main file (the server leaves its WAL behind), so truncating it
+    // really loses pages.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     let good = std::fs::read(&db).unwrap();
     std::fs::write(&db, &garbage).unwrap();
     assert_refused(data.path(), 65, corrupt);
