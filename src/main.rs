@@ -26,7 +26,14 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchyard: {e:#}");
-            std::process::ExitCode::FAILURE
+            // A data directory that cannot be used has an exit code per cause (see DataDirError).
+            e.chain()
+                .find_map(|cause| {
+                    cause.downcast_ref::<switchyard::server::data_dir::DataDirError>()
+                })
+                .map_or(std::process::ExitCode::FAILURE, |refused| {
+                    std::process::ExitCode::from(refused.exit_code())
+                })
         }
     }
 }

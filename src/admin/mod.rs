@@ -213,8 +213,10 @@ fn status_of(e: &CoreError) -> StatusCode {
         CoreError::Duplicate(_) | CoreError::Conflict(_) | CoreError::InUse(_) => {
             StatusCode::CONFLICT
         }
-        CoreError::StorageFull | CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        // 507 Insufficient Storage: the page says the disk is full, not "try again later".
+        CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::StorageFailed(_) | CoreError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

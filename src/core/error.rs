@@ -35,6 +35,13 @@ pub enum CoreError {
     StorageFull,
     #[error("the server is busy: the change was not saved; retry shortly")]
     Busy,
+    /// The database failed for a reason outside the request (the file system turned read-only,
+    /// an I/O error, a corrupt page): the operator has to look at the data directory.
+    #[error(
+        "storage failure ({0}): the change was not saved; the operator must check the data \
+         directory"
+    )]
+    StorageFailed(&'static str),
     #[error("internal storage error; the change was not saved")]
     Storage(#[source] DbError),
 }
@@ -62,6 +69,9 @@ impl From<DbError> for CoreError {
             Self::StorageFull
         } else if matches!(e, DbError::Busy) {
             Self::Busy
+        } else if let Some(what) = e.failure() {
+            tracing::error!(error = %e, "storage failure");
+            Self::StorageFailed(what)
         } else {
             tracing::error!(error = %e, "storage error");
             Self::Storage(e)

@@ -132,7 +132,10 @@ impl Core {
         if let Err(e) = &result
             && !matches!(
                 e,
-                CoreError::Storage(_) | CoreError::StorageFull | CoreError::Busy
+                CoreError::Storage(_)
+                    | CoreError::StorageFailed(_)
+                    | CoreError::StorageFull
+                    | CoreError::Busy
             )
         {
             self.audit_refusal(actor, event, e).await;

@@ -73,8 +73,18 @@ pub enum DbError {
     Busy,
     #[error("a database job panicked")]
     Panicked,
+    /// SQLite rolled the whole transaction back after one job's storage failure (it does on a
+    /// full disk or an I/O error), undoing the batch's other jobs too.
+    #[error("the change was rolled back with its batch after a storage failure")]
+    RolledBack,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// Found when opening: SQLite's own check of the file failed.
+    #[error("the database is corrupt: {0}")]
+    Damaged(String),
+    /// Found when opening: a SQLite database with tables but no switchyard schema version.
+    #[error("the database holds tables but no switchyard schema")]
+    Foreign,
     #[error(
         "the database has schema version {found}, newer than this switchyard knows ({known}): \
          it was written by a newer release; run that release, or restore a backup taken before \
@@ -88,6 +98,24 @@ impl DbError {
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Sqlite(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+
+    /// What failed underneath, when the storage itself did (not the request): a read-only file
+    /// system, an I/O error, a corrupt page.
+    pub fn failure(&self) -> Option<&'static str> {
+        use rusqlite::ErrorCode;
+        if matches!(self, Self::RolledBack) {
+            return Some("the write batch was rolled back after a storage failure");
+        }
+        let Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return None;
+        };
+        match e.code {
+            ErrorCode::ReadOnly => Some("the database has become read-only"),
+            ErrorCode::SystemIoFailure => Some("an I/O error"),
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some("the database is corrupt"),
+            _ => None,
+        }
     }
 }
 
@@ -159,25 +187,81 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Refuses a file that does not start with SQLite's header before SQLite sees it: with a WAL
+/// beside it, SQLite would take page 1 from the WAL and later checkpoint over the file.
+fn check_header(path: &Path) -> DbResult<()> {
+    use std::io::Read as _;
+    let Ok(file) = std::fs::File::open(path) else {
+        // Missing (a first start) or unreadable: SQLite creates it or says why.
+        return Ok(());
+    };
+    let mut header = Vec::with_capacity(16);
+    file.take(16)
+        .read_to_end(&mut header)
+        .map_err(|e| DbError::Damaged(format!("cannot read the header: {e}")))?;
+    if header.is_empty() || header == b"SQLite format 3\0" {
+        Ok(())
+    } else {
+        Err(DbError::Damaged(
+            "the file does not start with SQLite's header".into(),
+        ))
+    }
+}
+
+/// Refuses a file that is not a database, is corrupt, is someone else's, or is newer than this
+/// release, reading only.
+fn check_before_writing(conn: &Connection) -> DbResult<()> {
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(damaged)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(damaged)?;
+    if found == 0 && objects > 0 {
+        return Err(DbError::Foreign);
+    }
+    // A full pass over the pages (without the slower index cross-checks): a truncated or
+    // overwritten file is refused at start rather than failing requests later.
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(damaged)?;
+    if verdict != "ok" {
+        return Err(DbError::Damaged(verdict));
+    }
+    // Migrations only go forward: a database from a newer release is refused, not guessed at.
+    let known = schema_version();
+    if found > known {
+        return Err(DbError::TooNew { found, known });
+    }
+    Ok(())
+}
+
+/// SQLite's "not a database" and "malformed" answers while checking; others stay as they are.
+fn damaged(e: rusqlite::Error) -> DbError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            DbError::Damaged(e.to_string())
+        }
+        _ => DbError::Sqlite(e),
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path`, applies pending migrations and starts
     /// the writer thread.
     pub fn open(path: &Path, readers: u32) -> DbResult<Self> {
+        check_header(path)?;
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every check before anything writes: switching to WAL rewrites the header, and a
+        // migration would write into whatever file this is.
+        check_before_writing(&conn)?;
         configure_writer(&conn)?;
-        // Refuse early with a clear error if the file is not a database at all.
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
-        // Migrations only go forward: a database from a newer release is refused, not guessed at.
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = schema_version();
-        if found > known {
-            return Err(DbError::TooNew { found, known });
-        }
         migrations().to_latest(&mut conn)?;
 
         let manager = SqliteConnectionManager::file(path)
@@ -238,7 +322,8 @@ impl Db {
             let deliver: Delivery = Box::new(move |committed| {
                 let result = match committed {
                     Ok(()) => outcome,
-                    Err(e) if failed => outcome.or(Err(e.into())),
+                    // A failed job was rolled back whatever the commit did: its own error stands.
+                    Err(_) if failed => outcome,
                     Err(e) => Err(e.into()),
                 };
                 // The caller may have gone away (client disconnected); the write still stands.
@@ -291,6 +376,12 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = WriteJob>) -> Vec<De
     let tx = WriteTx(Conn(conn));
     let mut deliveries = Vec::new();
     for job in batch {
+        // Outside the transaction a savepoint would open a new one, and jobs acknowledged from
+        // it would hide that the ones before were undone: the rest of the batch is refused.
+        if conn.is_autocommit() {
+            deliveries.push(job(Err(DbError::RolledBack)).1);
+            continue;
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             deliveries.push(job(Err(e.into())).1);
             continue;
@@ -311,7 +402,7 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = WriteJob>) -> Vec<De
 
 fn commit(conn: &Connection) -> DbResult<()> {
     if conn.is_autocommit() {
-        return Err(DbError::Corrupt("no transaction was open".into()));
+        return Err(DbError::RolledBack);
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => Ok(()),
@@ -328,6 +419,7 @@ fn clone_error(e: &DbError) -> DbError {
         DbError::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
         }
+        DbError::RolledBack => DbError::RolledBack,
         other => DbError::Corrupt(other.to_string()),
     }
 }
@@ -364,6 +456,50 @@ mod tests {
         assert_eq!(version, newer);
     }
 
+    #[test]
+    fn storage_failures_are_told_apart() {
+        use crate::core::CoreError;
+        use rusqlite::ffi;
+        let failure = |code| {
+            CoreError::from(DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(code),
+                None,
+            )))
+        };
+        assert!(matches!(failure(ffi::SQLITE_FULL), CoreError::StorageFull));
+        for code in [
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_CORRUPT,
+        ] {
+            assert!(
+                matches!(failure(code), CoreError::StorageFailed(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            failure(ffi::SQLITE_CONSTRAINT),
+            CoreError::Storage(_)
+        ));
+    }
+
+    #[test]
+    fn a_foreign_or_corrupt_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(Db::open(&path, 1), Err(DbError::Foreign)));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let garbage = b"not a database, only bytes ".repeat(200);
+        std::fs::write(&path, &garbage).unwrap();
+        assert!(matches!(Db::open(&path, 1), Err(DbError::Damaged(_))));
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
     #[tokio::test]
     async fn failed_job_rolls_back_only_itself() {
         let dir = tempfile::tempdir().unwrap();
@@ -392,6 +528,66 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(keys, vec!["a".to_string()]);
+    }
+
+    /// SQLITE_FULL (here from `max_page_count`, as from a full disk) fails the job with an
+    /// error `is_full` recognises; when SQLite rolls the whole transaction back, the batch's
+    /// other jobs are not acknowledged; reads go on; and the same writer takes writes again once
+    /// there is room: no restart, no poisoned state.
+    #[tokio::test]
+    async fn the_writer_survives_a_full_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+        let cap = |pages: i64| {
+            db.write(move |tx| {
+                tx.sql()
+                    .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+                Ok::<_, DbError>(())
+            })
+        };
+        let insert = |key: &'static str, bytes: usize| {
+            db.write(move |tx| {
+                tx.sql().execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![key, "x".repeat(bytes)],
+                )?;
+                Ok::<_, DbError>(())
+            })
+        };
+        let keys = || {
+            db.read(|c| {
+                let mut stmt = c.sql().prepare("SELECT key FROM settings ORDER BY key")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok::<_, DbError>(rows)
+            })
+        };
+        let pages: i64 = db
+            .read(|c| Ok::<_, DbError>(c.sql().query_row("PRAGMA page_count", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        cap(pages).await.unwrap();
+        let full = insert("a", 64 * 1024).await.unwrap_err();
+        assert!(full.is_full(), "{full:?}");
+        // Queued together: whatever the order, no job is acknowledged unless it is stored.
+        let (small, big, after) = tokio::join!(
+            insert("small", 1),
+            insert("big", 64 * 1024),
+            insert("after", 1)
+        );
+        let stored = keys().await.unwrap();
+        for (key, result) in [("small", small), ("big", big), ("after", after)] {
+            assert_eq!(
+                result.is_ok(),
+                stored.contains(&key.to_string()),
+                "{key}: {result:?}, stored {stored:?}"
+            );
+        }
+        assert!(!stored.contains(&"big".to_string()));
+        cap(1 << 30).await.unwrap();
+        insert("c", 64 * 1024).await.unwrap();
+        assert!(keys().await.unwrap().contains(&"c".to_string()));
     }
 
     #[tokio::test]

@@ -39,7 +39,9 @@ fn core_error(e: &CoreError) -> Response {
     let status = match e {
         CoreError::Forbidden(_) | CoreError::ReadOnly => StatusCode::FORBIDDEN,
         CoreError::NotFound(_) | CoreError::OutOfScope(_) => StatusCode::NOT_FOUND,
-        CoreError::StorageFull | CoreError::Busy | CoreError::Storage(_) => {
+        // 507 Insufficient Storage: the batch was not stored for want of disk space.
+        CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::Busy | CoreError::StorageFailed(_) | CoreError::Storage(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         _ => StatusCode::BAD_REQUEST,

@@ -193,7 +193,7 @@ fn ldap_code(e: &CoreError) -> (LdapResultCode, String) {
         CoreError::Busy | CoreError::StorageFull => LdapResultCode::Busy,
         _ => LdapResultCode::Other,
     };
-    let message = if matches!(e, CoreError::Storage(_)) {
+    let message = if matches!(e, CoreError::Storage(_) | CoreError::StorageFailed(_)) {
         "the directory is unavailable; try again".to_string()
     } else {
         e.to_string()

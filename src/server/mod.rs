@@ -2,6 +2,7 @@
 //! connection's task, under a timeout), the route table and the middleware layers.
 
 pub mod call_controller;
+pub mod data_dir;
 pub mod healthcheck;
 pub mod ldap;
 pub mod pages;
@@ -155,21 +156,19 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 pub fn open_core(config: &Config, clock: SharedClock) -> Result<Core> {
     prepare_data_dir(&config.data_dir)?;
     let db_path = config.data_dir.join(crate::db::DB_FILE);
-    let db = Db::open(&db_path, 8)
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let db = Db::open(&db_path, 8).map_err(|e| {
+        match data_dir::DataDirError::from_db(&config.data_dir, &db_path, &e) {
+            Some(refused) => anyhow::Error::new(refused),
+            None => anyhow::Error::new(e)
+                .context(format!("cannot open the database {}", db_path.display())),
+        }
+    })?;
     Ok(Core::new(db, clock, config.realm.clone()))
 }
 
+/// Creates the data directory if needed and proves it takes writes (`data_dir::prepare`).
 fn prepare_data_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    }
-    Ok(())
+    data_dir::prepare(dir)
 }
 
 async fn bootstrap(core: &Core, data_dir: &Path) -> Result<()> {

@@ -150,6 +150,15 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Kills the server with SIGKILL (no shutdown of any kind) and hands back the data directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -186,10 +186,12 @@ fn a_corrupt_database_is_refused_and_kept() {
         .env("SWITCHYARD_ROOT_PASSWORD", ROOT_PASSWORD)
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    // 65 (EX_DATAERR): see server::data_dir::DataDirError.
+    assert_eq!(out.status.code(), Some(65));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("cannot open the database") && err.contains("not a database"),
+        err.contains("is not a SQLite database or is corrupt")
+            && err.contains("restore a backup with `switchyard restore`"),
         "{err}"
     );
     assert_eq!(

@@ -113,7 +113,12 @@ fn core_error(e: &CoreError, entity: &str, doc: Option<&Map<String, Value>>) -> 
         CoreError::InUse(m) => ApiError::locked(m.clone()),
         CoreError::Forbidden(m) => ApiError::forbidden(m.clone()),
         CoreError::ReadOnly => ApiError::forbidden("Invalid HTTP method for read-only user"),
-        CoreError::StorageFull | CoreError::Busy => ApiError::new(503, e.to_string()),
+        // 507 Insufficient Storage (RFC 4918): the change could not be stored; unlike 503 it
+        // says that retrying soon will not help until space is freed.
+        CoreError::StorageFull => ApiError::new(507, e.to_string()),
+        CoreError::Busy => ApiError::new(503, e.to_string()),
+        // The cause (read-only, I/O, corrupt) is the operator's to see; still a 500.
+        CoreError::StorageFailed(_) => ApiError::new(500, e.to_string()),
         CoreError::Storage(_) => ApiError::internal(),
     }
 }
@@ -238,7 +243,10 @@ async fn admin_cert(call: &Call<'_>) -> Response {
 fn core_error_plain(e: &CoreError) -> ApiError {
     match e {
         CoreError::Forbidden(m) => ApiError::forbidden(m.clone()),
-        CoreError::StorageFull | CoreError::Busy => ApiError::new(503, e.to_string()),
+        CoreError::StorageFull => ApiError::new(507, e.to_string()),
+        CoreError::Busy => ApiError::new(503, e.to_string()),
+        // The cause (read-only, I/O, corrupt) is the operator's to see; still a 500.
+        CoreError::StorageFailed(_) => ApiError::new(500, e.to_string()),
         CoreError::Storage(_) => ApiError::internal(),
         other => ApiError::unprocessable(other.to_string()),
     }

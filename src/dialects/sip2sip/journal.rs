@@ -26,7 +26,10 @@ fn refused(message: impl Into<String>) -> Response {
 /// trouble stays the server's (503).
 fn refused_by_core(e: &CoreError) -> Response {
     match e {
-        CoreError::StorageFull | CoreError::Busy | CoreError::Storage(_) => core_error(e),
+        CoreError::StorageFull
+        | CoreError::Busy
+        | CoreError::StorageFailed(_)
+        | CoreError::Storage(_) => core_error(e),
         _ => refused(format!("Error: {e}")),
     }
 }

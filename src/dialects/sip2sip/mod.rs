@@ -84,10 +84,15 @@ pub(crate) fn outcome(ok: bool, message: impl Into<String>) -> Response {
     )
 }
 
-/// The core's refusal in the original's shape; storage trouble is the server's, answered 503.
+/// The core's refusal in the original's shape; storage trouble is the server's, answered 503,
+/// or 507 Insufficient Storage when the disk is full (retrying helps only once space is freed).
 pub(crate) fn core_error(e: &CoreError) -> Response {
     match e {
-        CoreError::StorageFull | CoreError::Busy | CoreError::Storage(_) => reply(
+        CoreError::StorageFull => reply(
+            StatusCode::INSUFFICIENT_STORAGE,
+            &json!({ "success": false, "error_message": format!("Error: {e}") }),
+        ),
+        CoreError::Busy | CoreError::StorageFailed(_) | CoreError::Storage(_) => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({ "success": false, "error_message": format!("Error: {e}") }),
         ),

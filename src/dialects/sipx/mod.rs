@@ -69,7 +69,9 @@ impl From<CoreError> for Refusal {
                 StatusCode::CONFLICT
             }
             CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            CoreError::StorageFull | CoreError::Storage(_) => StatusCode::BAD_GATEWAY,
+            // A full disk is told apart from a failing store: 507 Insufficient Storage.
+            CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            CoreError::StorageFailed(_) | CoreError::Storage(_) => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e.to_string())
     }

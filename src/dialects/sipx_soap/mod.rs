@@ -47,12 +47,14 @@ fn fault_response(fault: &Fault) -> Response {
     )
 }
 
-/// A core refusal as a SOAP fault: the caller's mistakes are `soap:Client`.
+/// A core refusal as a SOAP fault: the caller's mistakes are `soap:Client`; storage trouble,
+/// a full disk included, is `soap:Server` (SOAP 1.1 has no finer code) with the core's message.
 pub fn core_fault(e: &CoreError) -> Fault {
     match e {
-        CoreError::StorageFull | CoreError::Busy | CoreError::Storage(_) => {
-            Fault::server(e.to_string())
-        }
+        CoreError::StorageFull
+        | CoreError::Busy
+        | CoreError::StorageFailed(_)
+        | CoreError::Storage(_) => Fault::server(e.to_string()),
         _ => Fault::client(e.to_string()),
     }
 }

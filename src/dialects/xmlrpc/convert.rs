@@ -99,8 +99,11 @@ pub fn fault(e: &CoreError) -> Fault {
         CoreError::Forbidden(_) | CoreError::ReadOnly => 403,
         CoreError::NotFound(_) | CoreError::OutOfScope(_) => 404,
         CoreError::Duplicate(_) | CoreError::Conflict(_) | CoreError::InUse(_) => 409,
-        CoreError::StorageFull | CoreError::Busy => 503,
-        CoreError::Storage(_) => 500,
+        // 507 Insufficient Storage: a full disk is not load (503) and not a bug (500); the
+        // message tells the operator to free space, and the same call works once there is.
+        CoreError::StorageFull => 507,
+        CoreError::Busy => 503,
+        CoreError::StorageFailed(_) | CoreError::Storage(_) => 500,
     };
     Fault::new(code, e.to_string())
 }
