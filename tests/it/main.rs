@@ -5,6 +5,7 @@
 
 mod admin_ui;
 mod audit;
+mod audit_completeness;
 mod auth_digest;
 mod c5;
 mod c5_clients;
@@ -13,6 +14,7 @@ mod cli;
 mod client_cert;
 mod clients;
 mod common;
+mod isolation;
 mod ldap;
 mod packaging;
 mod server;

@@ -977,9 +977,10 @@ fn conferences_belong_to_their_owner() {
         golden("conference-setting.xml")
     );
     let them = Some(("mike", PIN));
+    // Reading another's conference is answered like a missing one; taking its name is refused.
     assert_eq!(
         rest(&app, them, "GET", "my/conferences/team", &[], None).status,
-        403
+        404
     );
     let r = rest(
         &app,
