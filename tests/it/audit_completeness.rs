@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use switchyard::dialects::all_routes;
 
 use crate::c5::create;
-use crate::common::{self, ROOT_PASSWORD};
+use crate::common::{self, Launch, ROOT_PASSWORD};
 use crate::isolation::{
     Aim, Cred, Http, JSON_HEADERS, Req, Via, Who, World, aim, http, i, s, settings, snapshot, soap,
-    world_with, xml,
+    xml,
 };
 
 /// Who makes a call: one of A's principals, or root for what only root may do.
@@ -82,6 +82,10 @@ struct Call {
     /// A piece of the row's target (the object's id or name).
     target: String,
 }
+
+/// Routes whose one call is two events: click-to-call is requested, and then finished with the
+/// controller's answer, in the same request.
+const TWO_EVENTS: &[&str] = &["/sipxconfig/rest/my/call/{to}"];
 
 fn call(
     dialect: &'static str,
@@ -294,7 +298,7 @@ fn calls(w: &World, x: &Extra) -> Vec<Call> {
         call("sipx", "PUT", "/sipxconfig/rest/my/forward", A(Subscriber), my("PUT", "forward", &mine("forward")), &me),
         call("sipx", "PUT", "/sipxconfig/rest/my/callfwd", A(Subscriber), my("PUT", "callfwd", &mine("callfwd")), &me),
         call("sipx", "PUT", "/sipxconfig/rest/my/contact-information", A(Subscriber), my("PUT", "contact-information", &mine("contact-information")), &me),
-        call("sipx", "PUT", "/sipxconfig/rest/my/voicemail/pin/{pin}", A(Subscriber), my("PUT", "voicemail/pin/97531", ""), &me),
+        call("sipx", "PUT", "/sipxconfig/rest/my/voicemail/pin/{pin}", A(Subscriber), my("PUT", "voicemail/pin/9753186420", ""), &me),
         call("sipx", "POST", "/sipxconfig/rest/my/phonebook", A(Subscriber), my("POST", "phonebook", &json!({"entry": {"first-name": "Eve", "last-name": "Doe", "number": "5557"}}).to_string()), &me),
         call("sipx", "PUT", "/sipxconfig/rest/my/phonebook/entry/{id}", A(Subscriber), my("PUT", &format!("phonebook/entry/{}", a.phonebook_entry), &json!({"entry": {"first-name": "Fay", "last-name": "Doe", "number": "5558"}}).to_string()), a.phonebook_entry.to_string()),
         call("sipx", "POST", "/sipxconfig/rest/my/phonebook/entry/{id}", A(Subscriber), my("POST", &format!("phonebook/entry/{}", a.phonebook_entry), &json!({"entry": {"first-name": "Gil", "last-name": "Doe", "number": "5559"}}).to_string()), a.phonebook_entry.to_string()),
@@ -311,7 +315,7 @@ fn calls(w: &World, x: &Extra) -> Vec<Call> {
         call("sip2sip", "ACTION", "add_alias", A(Subscriber), settings("action=add_alias&username=tenanta-alias"), &me),
         call("sip2sip", "ACTION", "put_journal_entries", A(Subscriber), settings("action=put_journal_entries&uuid=dev2&data=%5B%7B%22id%22%3A%22m2%22%2C%22data%22%3A%22x%22%7D%5D"), &me),
         call("sip2sip", "ACTION", "delete_journal_entries", A(Subscriber), settings(&format!("action=delete_journal_entries&journal_id={}", a.journal_id)), &me),
-        call("sip2sip", "ACTION", "add_balance", A(Subscriber), settings(&format!("action=add_balance&id={}&number={}", x.voucher.0, x.voucher.1)), &me),
+        call("sip2sip", "ACTION", "add_balance", A(Subscriber), settings(&format!("action=add_balance&id={}&number={}", x.voucher.0, x.voucher.1)), format!("account:{sub}")),
         // Feeds, as A's customer login.
         call("feed", "POST", "/feed/cdrs", A(Customer), http("POST", "/feed/cdrs").with(JSON_HEADERS, json!([{"call_id": "tenanta-call2", "account": format!("{}@{}", a.username, a.domain), "direction": "placed", "remote_party": "sip:1@example.org", "start_time": "2026-01-01T00:00:00Z", "duration": 1, "status": "200"}]).to_string()), ""),
         call("feed", "POST", "/feed/registrations", A(Customer), http("POST", "/feed/registrations").with(JSON_HEADERS, json!([{"account": format!("{}@{}", a.username, a.domain), "contact": "sip:x@192.0.2.1", "expires": 3600}]).to_string()), ""),
@@ -326,7 +330,7 @@ fn calls(w: &World, x: &Extra) -> Vec<Call> {
         call("admin", "POST", "/admin/vouchers", Root, page("/admin/vouchers", "csrf={csrf}&count=1&value=2&currency=USD"), ""),
         call("admin", "POST", "/admin/sign-in", A(Customer), http("POST", "/admin/sign-in").via(Via::AdminPage), ""),
         // Last: these change the credentials the calls above use.
-        call("sipx", "PUT", "/sipxconfig/rest/my/portal/password/{password}", A(Subscriber), my("PUT", "portal/password/86420", ""), &me),
+        call("sipx", "PUT", "/sipxconfig/rest/my/portal/password/{password}", A(Subscriber), my("PUT", "portal/password/Portal-5318-new", ""), &me),
         call("admin", "POST", "/admin/preferences/api-password", A(Customer), page("/admin/preferences/api-password", "csrf={csrf}&api_password=New-api-pw-1&api_password_again=New-api-pw-1"), format!("customer:{}", a.customer)),
         call("admin", "POST", "/admin/preferences/web-password", A(Customer), page("/admin/preferences/web-password", "csrf={csrf}&current_password=tenanta-customer-web-pw&new_password=New-web-pw-1&new_password_again=New-web-pw-1"), format!("customer:{}", a.customer)),
         call("admin", "POST", "/admin/sign-out", A(Customer), page("/admin/sign-out", "csrf={csrf}"), ""),
@@ -367,11 +371,23 @@ fn send_as(
     }
 }
 
+/// Two tenants on a server with a loopback call controller that accepts one call (for
+/// click-to-call), started by `launch`.
+fn audit_world(launch: Launch) -> World {
+    let (controller, _calls) = crate::sipx_rest::webhook(vec![(200, "ringing")]);
+    let mut args = vec![
+        "--ldaps-listen".to_string(),
+        "127.0.0.1:0".into(),
+        "--call-controller-url".into(),
+        controller,
+    ];
+    args.extend(launch.args.iter().cloned());
+    crate::isolation::world_on(Launch { args, ..launch }.spawn())
+}
+
 #[test]
 fn every_mutating_route_writes_one_audit_row_naming_principal_and_target() {
-    // Click-to-call needs a call controller; nothing listens there, which only makes the job
-    // fail later (its own audit row, after the answer).
-    let w = world_with(&["--call-controller-url", "http://127.0.0.1:9/"]);
+    let w = audit_world(Launch::default());
     let root = Http::new(&w.app);
     let x = extras(&w);
     // The admin sessions exist before counting (signing in writes its own row).
@@ -479,7 +495,8 @@ fn every_mutating_route_writes_one_audit_row_naming_principal_and_target() {
                         .contains(&c.target.to_ascii_lowercase())
             })
             .collect();
-        if rows.len() != 1 || good.len() != 1 {
+        let events = if TWO_EVENTS.contains(&c.route) { 2 } else { 1 };
+        if rows.len() != events || good.len() != 1 {
             failures.push(format!(
                 "{name}: want one ok row by {principal} ({login_id:?}) on '{}', got {rows:#?}",
                 c.target
@@ -496,5 +513,195 @@ fn every_mutating_route_writes_one_audit_row_naming_principal_and_target() {
         "{} failures:\n{}",
         failures.len(),
         failures.join("\n\n")
+    );
+}
+
+/// Every secret the calls and the set-up send, in the forms a leak could take: as given, as
+/// Digest HA1 (MD5 and SHA-256, in the API realm and the subscriber's domain), and in base64
+/// (alone and as Basic's `user:password`).
+fn secret_forms(user_secrets: &[(&str, &str)], realms: &[&str]) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    use switchyard::auth::digest::{Algorithm, ha1};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::new();
+    for (user, secret) in user_secrets {
+        out.push(((*secret).to_string(), format!("{secret} as given")));
+        out.push((b64.encode(secret), format!("{secret} in base64")));
+        out.push((
+            b64.encode(format!("{user}:{secret}")),
+            format!("{user}:{secret} in base64"),
+        ));
+        for realm in realms {
+            for alg in [Algorithm::Md5, Algorithm::Sha256] {
+                out.push((
+                    ha1(alg, user, realm, secret),
+                    format!("HA1 of {user}:{realm}:{secret}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_secret_reaches_the_audit_log_or_the_debug_log() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("server.log");
+    let w = audit_world(Launch {
+        env: vec![("SWITCHYARD_LOG", "debug")],
+        stderr: Some(std::fs::File::create(&log_path).unwrap()),
+        ..Launch::default()
+    });
+    let root = Http::new(&w.app);
+    let x = extras(&w);
+    w.send(
+        Who::Customer,
+        "admin",
+        &http("GET", "/admin/").via(Via::AdminPage),
+    );
+    w.root_page("GET", "/admin/", "");
+    // Secrets that exist only in answers: a private user key, a client certificate's key,
+    // vouchers' numbers.
+    let details = w.send(
+        Who::Subscriber,
+        "sipx",
+        &http("GET", "/sipxconfig/rest/my/logindetails")
+            .with(&[("accept", "application/json")], ""),
+    );
+    let key =
+        serde_json::from_str::<Value>(&details.body).unwrap()["login-details"]["privateUserKey"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no key in {}", details.body))
+            .to_string();
+    let mut answer_secrets = vec![(key.clone(), "a private user key".to_string())];
+    // Using the key (in the path) is a secret-bearing request too.
+    let r = w.http.send(
+        None,
+        "GET",
+        &format!("/sipxconfig/rest/private/{key}/forward"),
+        &[],
+        "",
+    );
+    assert_eq!(r.status, 200, "private key: {}", r.body);
+    let vouchers = w.root_page(
+        "POST",
+        "/admin/vouchers",
+        "csrf={csrf}&count=2&value=1&currency=USD",
+    );
+    for number in vouchers
+        .body
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| n.len() >= 12)
+    {
+        answer_secrets.push((number.to_string(), "a voucher number shown once".into()));
+    }
+    answer_secrets.push((x.voucher.1.clone(), "a voucher number from the CLI".into()));
+    let mut client_keys = 0;
+    for c in calls(&w, &x) {
+        let resp = send_as(&w, &root, c.caller, c.dialect, &c.req);
+        if c.route == "/api/admincerts/" {
+            // The zip's entries are stored, so the key's PEM is in the bytes: take its lines.
+            let pem = resp
+                .body
+                .split("-----BEGIN PRIVATE KEY-----")
+                .nth(1)
+                .and_then(|rest| rest.split("-----END").next())
+                .unwrap_or_else(|| panic!("no key in the admincerts answer"));
+            for line in pem.lines().map(str::trim).filter(|l| l.len() >= 40) {
+                answer_secrets.push((
+                    line.to_string(),
+                    "a client certificate's private key".into(),
+                ));
+                client_keys += 1;
+            }
+        }
+    }
+    assert!(
+        client_keys > 0 && answer_secrets.len() >= 4,
+        "{answer_secrets:?}"
+    );
+    let a = &w.a;
+    let sub_user = format!("{}@{}", a.username, a.domain);
+    let sent: Vec<(&str, &str)> = vec![
+        (&a.customer_login.user, &a.customer_login.password),
+        (&a.customer_login.user, "tenanta-customer-web-pw"),
+        (&a.customer_login.user, "New-api-pw-1"),
+        (&a.customer_login.user, "New-web-pw-1"),
+        ("tenanta-sub", "tenanta-sub-web-pw"),
+        (&a.admin.user, &a.admin.password),
+        ("tenanta-admin2", "tenanta-admin2-pw"),
+        ("tenanta-admin2", "tenanta-admin2-pw2"),
+        ("tenanta-admin3", "tenanta-admin3-pw"),
+        (&a.username, "tenanta-alice-sip-pw"),
+        (&sub_user, "tenanta-alice-web-pw"),
+        (&sub_user, crate::isolation::PIN),
+        (&sub_user, "9753186420"),
+        (&sub_user, "Portal-5318-new"),
+        ("tenanta-bob", "tenanta-bob-sip"),
+        ("tenanta-bob", "tenanta-bob-sip2"),
+        ("tenanta-carol", "tenanta-carol-sip"),
+        ("tenanta-dave", "Dave-pin-1"),
+        ("tenanta-web-sub", "Web-sub-pw-1"),
+        ("tenanta-extra-sub", "Extra-web-pw-1"),
+        ("tenanta-new-sub", "New-web-pw-1"),
+        ("root", ROOT_PASSWORD),
+    ];
+    let mut secrets = secret_forms(&sent, &["switchyard", &a.domain]);
+    secrets.extend(answer_secrets);
+    let (_, dir) = {
+        let World { app, .. } = w;
+        app.stop()
+    };
+    let rows = {
+        let db = rusqlite::Connection::open_with_flags(
+            dir.path().join("switchyard.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare(
+                "SELECT id || '|' || at || '|' || event || '|' || outcome || '|' || principal \
+                 || '|' || ifnull(login_id, '') || '|' || auth_method || '|' || \
+                 ifnull(peer_ip, '') || '|' || ifnull(user_ip, '') || '|' || \
+                 ifnull(user_agent, '') || '|' || ifnull(action_by, '') || '|' || dialect || \
+                 '|' || method || '|' || target || '|' || detail FROM audit_log",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<String>>()
+    };
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    // The scan can see: every request is in the log, and the audit rows name what was sent.
+    assert!(
+        log.contains("/settings.phtml") && log.contains("/sipxconfig/rest/my/voicemail/pin/"),
+        "the debug log does not show the requests: {log}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("tenanta-carol")),
+        "{rows:#?}"
+    );
+    let mut found = Vec::new();
+    for (secret, what) in &secrets {
+        if let Some(row) = rows.iter().find(|r| r.contains(secret.as_str())) {
+            found.push(format!("{what} in audit row {row}"));
+        }
+        if let Some(line) = log.lines().find(|l| l.contains(secret.as_str())) {
+            found.push(format!("{what} in the log: {line}"));
+        }
+    }
+    eprintln!(
+        "secrets: {} forms of {} secrets scanned in {} audit rows and {} log lines",
+        secrets.len(),
+        sent.len(),
+        rows.len(),
+        log.lines().count()
+    );
+    assert!(
+        found.is_empty(),
+        "{} leaks:\n{}",
+        found.len(),
+        found.join("\n")
     );
 }

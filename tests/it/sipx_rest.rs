@@ -804,7 +804,7 @@ fn python_requests_forward_with_digest() {
 
 /// A tiny call controller on loopback: answers each POST with the next of `answers` (status,
 /// body) and sends the request bodies it got down the channel.
-fn webhook(
+pub fn webhook(
     answers: Vec<(u16, &'static str)>,
 ) -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
