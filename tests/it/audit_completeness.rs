@@ -12,8 +12,8 @@ use switchyard::dialects::all_routes;
 use crate::c5::create;
 use crate::common::{self, Launch, ROOT_PASSWORD};
 use crate::isolation::{
-    Aim, Cred, Http, JSON_HEADERS, Req, Via, Who, World, aim, http, i, s, settings, snapshot, soap,
-    xml,
+    Aim, Cred, Http, JSON_HEADERS, PATCH_HEADERS, Req, Via, Who, World, aim, http, i, s, settings,
+    snapshot, soap, xml,
 };
 
 /// Who makes a call: one of A's principals, or root for what only root may do.
@@ -32,8 +32,6 @@ pub struct Row {
     pub login_id: Option<i64>,
     pub dialect: String,
     pub target: String,
-    /// Every column as text, for the secrets scan.
-    pub all: String,
 }
 
 pub fn audit_rows(w: &World, after: i64) -> Vec<Row> {
@@ -44,12 +42,7 @@ pub fn audit_rows(w: &World, after: i64) -> Vec<Row> {
     .unwrap();
     let mut stmt = db
         .prepare(
-            "SELECT id, outcome, principal, login_id, dialect, target, \
-             at || '|' || event || '|' || outcome || '|' || principal || '|' || \
-             ifnull(login_id, '') || '|' || auth_method || '|' || ifnull(peer_ip, '') || '|' || \
-             ifnull(user_ip, '') || '|' || ifnull(user_agent, '') || '|' || \
-             ifnull(action_by, '') || '|' || dialect || '|' || method || '|' || target || '|' || \
-             detail FROM audit_log WHERE id > ?1 ORDER BY id",
+            "SELECT id, outcome, principal, login_id, dialect, target FROM audit_log WHERE id > ?1 ORDER BY id",
         )
         .unwrap();
     stmt.query_map([after], |r| {
@@ -60,7 +53,6 @@ pub fn audit_rows(w: &World, after: i64) -> Vec<Row> {
             login_id: r.get(3)?,
             dialect: r.get(4)?,
             target: r.get(5)?,
-            all: r.get(6)?,
         })
     })
     .unwrap()
@@ -212,9 +204,12 @@ fn calls(w: &World, x: &Extra) -> Vec<Call> {
     let patch = |path: &str, value: Value| {
         json!([{"op": "replace", "path": path, "value": value}]).to_string()
     };
-    const PATCH: &[(&str, &str)] = &[("content-type", "application/json-patch+json")];
     let c5 = |m: &'static str, path: String, body: String| {
-        let headers = if m == "PATCH" { PATCH } else { JSON_HEADERS };
+        let headers = if m == "PATCH" {
+            PATCH_HEADERS
+        } else {
+            JSON_HEADERS
+        };
         http(m, path).with(headers, body)
     };
     let sub = a.subscriber.to_string();

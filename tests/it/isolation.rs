@@ -738,7 +738,7 @@ pub fn settings(query: &str) -> Req {
     http("GET", format!("/settings.phtml?realm={{a.domain}}&{query}"))
 }
 
-const PATCH_HEADERS: &[(&str, &str)] = &[("content-type", "application/json-patch+json")];
+pub const PATCH_HEADERS: &[(&str, &str)] = &[("content-type", "application/json-patch+json")];
 
 /// C5's collections: the object an item id names, a PUT document, a PATCH, and a POST document
 /// that names one of B's objects (None: the POST names nothing foreign).
