@@ -115,7 +115,8 @@ pub fn domain_id(conn: &Conn<'_>, name: &str) -> DbResult<Option<i64>> {
         .optional()?)
 }
 
-/// Names of every domain other than `name`, sorted.
+/// Names of the domains other than `name` owned at or below the customer path `below_path`
+/// (and those nobody owns when `with_unowned`), sorted.
 pub fn other_domains(
     conn: &Conn<'_>,
     name: &str,
