@@ -359,7 +359,7 @@ const MY_ROUTES: &[MyRoute] = &[
 ];
 
 /// The path's parameter if `path` matches `pattern` (`Some("")` when the pattern has none).
-fn matches<'a>(pattern: &str, path: &[&'a str]) -> Option<&'a str> {
+fn match_pattern<'a>(pattern: &str, path: &[&'a str]) -> Option<&'a str> {
     let parts: Vec<&str> = pattern.split('/').collect();
     if parts.len() != path.len() {
         return None;
@@ -387,7 +387,7 @@ fn answers(route: &MyRoute, method: &Method) -> bool {
 async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
     let mut allowed: Vec<&str> = Vec::new();
     for route in MY_ROUTES {
-        let Some(param) = matches(route.pattern, rest) else {
+        let Some(param) = match_pattern(route.pattern, rest) else {
             continue;
         };
         if answers(route, mine.method) {
@@ -454,6 +454,29 @@ pub fn routes() -> Vec<crate::dialects::RouteSpec> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_route_table_matches_paths_and_lists_methods_in_order() {
+        assert_eq!(
+            super::match_pattern("phonebook/entry/{id}", &["phonebook", "entry", "7"]),
+            Some("7")
+        );
+        assert_eq!(super::match_pattern("forward", &["forward"]), Some(""));
+        assert_eq!(super::match_pattern("forward", &["forward", "x"]), None);
+        // What a 405 lists: every method of the routes with that pattern, in table order.
+        let allowed = |pattern: &str| {
+            super::MY_ROUTES
+                .iter()
+                .filter(|r| r.pattern == pattern)
+                .flat_map(|r| r.methods.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert_eq!(allowed("phonebook/entry/{id}"), "GET, POST, PUT, DELETE");
+        assert_eq!(allowed("phonebook"), "GET, POST, DELETE");
+        assert_eq!(allowed("conferences/{name}"), "GET, PUT");
+        assert_eq!(allowed("voicemail/pin/{pin}"), "PUT");
+    }
+
     #[test]
     fn secrets_in_paths_are_redacted() {
         assert_eq!(
