@@ -24,7 +24,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use crate::core::CoreError;
 use crate::core::actor::Actor;
@@ -35,55 +35,106 @@ pub use session::Signed;
 
 const DIALECT: &str = "admin";
 
-/// The admin page's routes, merged into `server::router`.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
-        .route("/admin/", get(dashboard::home))
-        .route("/admin/sign-in", post(session::sign_in))
-        .route("/admin/sign-out", post(session::sign_out))
-        .route("/admin/preferences", get(preferences::show))
-        .route(
+/// One page route: method, path, whether a successful post changes data, and its handler.
+type Page = (
+    &'static str,
+    &'static str,
+    bool,
+    MethodRouter<Arc<AppState>>,
+);
+
+/// Every admin route; [`routes`] mounts them and [`route_specs`] lists them.
+fn pages() -> Vec<Page> {
+    vec![
+        (
+            "GET",
+            "/admin",
+            false,
+            get(|| async { Redirect::permanent("/admin/") }),
+        ),
+        ("GET", "/admin/", false, get(dashboard::home)),
+        ("POST", "/admin/sign-in", true, post(session::sign_in)),
+        ("POST", "/admin/sign-out", true, post(session::sign_out)),
+        ("GET", "/admin/preferences", false, get(preferences::show)),
+        (
+            "POST",
             "/admin/preferences/allow-api-calls",
+            true,
             post(preferences::set_allow_api_calls),
-        )
-        .route(
+        ),
+        (
+            "POST",
             "/admin/preferences/api-password",
+            true,
             post(preferences::change_api_password),
-        )
-        .route(
+        ),
+        (
+            "POST",
             "/admin/preferences/web-password",
+            true,
             post(preferences::change_web_password),
-        )
-        .route(
-            "/admin/customers",
-            get(customers::list).post(customers::create),
-        )
-        .route("/admin/customers/{id}", get(customers::show))
-        .route(
+        ),
+        ("GET", "/admin/customers", false, get(customers::list)),
+        ("POST", "/admin/customers", true, post(customers::create)),
+        ("GET", "/admin/customers/{id}", false, get(customers::show)),
+        (
+            "POST",
             "/admin/customers/{id}/api-permission",
+            true,
             post(customers::set_api_permission),
-        )
-        .route(
+        ),
+        (
+            "POST",
             "/admin/customers/{id}/allow-api-calls",
+            true,
             post(customers::set_allow_api_calls),
-        )
-        .route(
+        ),
+        (
+            "GET",
             "/admin/trusted-hosts",
-            get(trusted_hosts::list).post(trusted_hosts::add),
-        )
-        .route("/admin/trusted-hosts/remove", post(trusted_hosts::remove))
-        .route(
-            "/admin/phonebooks",
-            get(phonebooks::list).post(phonebooks::import),
-        )
-        .route(
-            "/admin/vouchers",
-            get(vouchers::list).post(vouchers::create),
-        )
-        .route("/admin/audit", get(audit::list))
-        .route("/admin/static/admin.css", get(stylesheet))
+            false,
+            get(trusted_hosts::list),
+        ),
+        (
+            "POST",
+            "/admin/trusted-hosts",
+            true,
+            post(trusted_hosts::add),
+        ),
+        (
+            "POST",
+            "/admin/trusted-hosts/remove",
+            true,
+            post(trusted_hosts::remove),
+        ),
+        ("GET", "/admin/phonebooks", false, get(phonebooks::list)),
+        ("POST", "/admin/phonebooks", true, post(phonebooks::import)),
+        ("GET", "/admin/vouchers", false, get(vouchers::list)),
+        ("POST", "/admin/vouchers", true, post(vouchers::create)),
+        ("GET", "/admin/audit", false, get(audit::list)),
+        ("GET", "/admin/static/admin.css", false, get(stylesheet)),
+    ]
+}
+
+/// The admin page's routes, merged into `server::router` (routes of one path with different
+/// methods merge into one).
+pub fn routes() -> Router<Arc<AppState>> {
+    pages()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, _, handler)| {
+            router.route(path, handler)
+        })
         .route_layer(middleware::from_fn(guard))
+}
+
+/// Every admin route, from the table [`routes`] mounts.
+pub fn route_specs() -> Vec<crate::dialects::RouteSpec> {
+    pages()
+        .into_iter()
+        .map(|(method, path, mutates, _)| {
+            crate::dialects::RouteSpec::new(DIALECT, method, path, mutates)
+        })
+        .collect()
 }
 
 /// Refuses plain HTTP (passwords and session cookies travel only over TLS) and sets the headers

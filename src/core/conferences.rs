@@ -201,7 +201,14 @@ impl Core {
         }
         self.mutate(actor, Event::ConferenceChanged, move |tx, actor, _| {
             check_subscriber(tx, actor, id)?;
-            let existing = owned(tx, id, &name)?;
+            // Names are one namespace (they are dialled): another owner's name cannot be taken,
+            // and saying so is unavoidable, unlike on a read, which answers "not found".
+            let existing = owned(tx, id, &name).map_err(|e| match e {
+                CoreError::OutOfScope(_) => {
+                    CoreError::Forbidden(format!("conference '{name}' belongs to another user"))
+                }
+                other => other,
+            })?;
             let created = existing.is_none();
             if created && db::conferences::count_of_owner(tx, id)? >= MAX_PER_OWNER {
                 return Err(CoreError::Unprocessable(format!(
@@ -227,14 +234,12 @@ impl Core {
     }
 }
 
-/// The conference `name` if subscriber `id` owns it; None if there is none; refused if another
-/// subscriber owns it.
+/// The conference `name` if subscriber `id` owns it; None if there is none; out of scope (read
+/// like a missing one) if another subscriber owns it.
 fn owned(conn: &crate::db::Conn<'_>, id: i64, name: &str) -> CoreResult<Option<Conference>> {
     match db::conferences::by_name(conn, name)? {
         Some((owner, c)) if owner == id => Ok(Some(c)),
-        Some(_) => Err(CoreError::Forbidden(format!(
-            "conference '{name}' belongs to another user"
-        ))),
+        Some(_) => Err(CoreError::OutOfScope(format!("conference '{name}'"))),
         None => Ok(None),
     }
 }

@@ -56,9 +56,11 @@ impl CoreError {
 
     /// Whether this answer should leave a "refused" row in the audit log.
     pub fn is_refusal(&self) -> bool {
+        // A missing target too: a read of another tenant's object (out of scope) and of one
+        // that never existed must cost the same audit write, or timing tells them apart.
         matches!(
             self,
-            Self::OutOfScope(_) | Self::Forbidden(_) | Self::ReadOnly
+            Self::NotFound(_) | Self::OutOfScope(_) | Self::Forbidden(_) | Self::ReadOnly
         )
     }
 }

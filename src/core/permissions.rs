@@ -191,7 +191,9 @@ pub fn sees_subscriber(p: &Principal, id: i64, customer_path: &str) -> CoreResul
             Err(out_of_scope())
         };
     }
-    if reach(p)?.sees(customer_path) {
+    // A login that reaches no subscriber at all is told "not found" too: refusing it with a
+    // reason only for ids that exist would tell it which ids exist.
+    if reach(p).is_ok_and(|r| r.sees(customer_path)) {
         Ok(())
     } else {
         Err(out_of_scope())
@@ -350,6 +352,20 @@ mod tests {
             }
         );
         assert!(reach(&login("/1/5/9/", 7)).is_err(), "a plain customer");
+    }
+
+    #[test]
+    fn a_subscriber_out_of_reach_reads_as_missing_whoever_asks() {
+        // A plain customer's login reaches no subscriber by id: it must get the answer a
+        // missing id gets (out of scope, shown as not found), not a reason that only existing
+        // ids would earn.
+        for p in [login("/1/5/9/", 7), login("/1/6/", 7)] {
+            assert!(matches!(
+                sees_subscriber(&p, 3, "/1/5/9/12/"),
+                Err(CoreError::OutOfScope(_))
+            ));
+        }
+        assert!(sees_subscriber(&login("/1/5/", 7), 3, "/1/5/9/").is_ok());
     }
 
     #[test]

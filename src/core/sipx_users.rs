@@ -473,9 +473,15 @@ impl Core {
     /// alias.
     pub async fn sipx_system_info(&self, actor: &Actor) -> CoreResult<SystemDomain> {
         let realm = self.realm().to_string();
+        // Only the domains in the caller's reach: another tenant's domain names are theirs.
+        let below = match permissions::visible_root(&actor.principal) {
+            Ok(below) => below,
+            Err(e) => return self.refuse(actor, Event::SipxUsersRead, e).await,
+        };
+        let with_unowned = permissions::is_root_equivalent(&actor.principal);
         self.query(actor, Event::SipxUsersRead, move |conn| {
             Ok(SystemDomain {
-                aliases: db_users::other_domains(conn, &realm)?,
+                aliases: db_users::other_domains(conn, &realm, &below, with_unowned)?,
                 name: realm.clone(),
                 realm,
             })

@@ -115,12 +115,21 @@ pub fn domain_id(conn: &Conn<'_>, name: &str) -> DbResult<Option<i64>> {
         .optional()?)
 }
 
-/// Names of every domain other than `name`, sorted.
-pub fn other_domains(conn: &Conn<'_>, name: &str) -> DbResult<Vec<String>> {
-    let mut stmt = conn
-        .sql()
-        .prepare_cached("SELECT name FROM domains WHERE name <> ? ORDER BY name")?;
-    let rows = stmt.query_map([name], |r| r.get(0))?;
+/// Names of the domains other than `name` owned at or below the customer path `below_path`
+/// (and those nobody owns when `with_unowned`), sorted.
+pub fn other_domains(
+    conn: &Conn<'_>,
+    name: &str,
+    below_path: &str,
+    with_unowned: bool,
+) -> DbResult<Vec<String>> {
+    let mut stmt = conn.sql().prepare_cached(
+        "SELECT d.name FROM domains d LEFT JOIN customers c ON c.id = d.customer_id
+         WHERE d.name <> ?1
+           AND ((d.customer_id IS NULL AND ?3) OR substr(c.path, 1, length(?2)) = ?2)
+         ORDER BY d.name",
+    )?;
+    let rows = stmt.query_map(params![name, below_path, with_unowned], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

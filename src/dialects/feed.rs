@@ -18,6 +18,16 @@ use crate::core::calls::Fed;
 use crate::server::{AppState, ConnInfo};
 
 const DIALECT: &str = "feed";
+/// The feeds served under `/feed/`.
+const KINDS: [&str; 2] = ["cdrs", "registrations"];
+
+/// `POST /feed/{kind}` for each of [`KINDS`].
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    KINDS
+        .iter()
+        .map(|kind| crate::dialects::RouteSpec::new(DIALECT, "POST", format!("/feed/{kind}"), true))
+        .collect()
+}
 
 fn answer(status: StatusCode, value: &Value) -> Response {
     let mut r = (status, value.to_string()).into_response();
@@ -105,7 +115,7 @@ pub async fn endpoint(
             return r;
         }
     };
-    if !matches!(kind.as_str(), "cdrs" | "registrations") {
+    if !KINDS.contains(&kind.as_str()) {
         return error(
             StatusCode::NOT_FOUND,
             "no such feed: use /feed/cdrs or /feed/registrations",

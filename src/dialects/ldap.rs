@@ -27,6 +27,30 @@ use crate::server::AppState;
 const DIALECT: &str = "ldap";
 /// Entries one search returns at most, whatever size limit the client asks for.
 pub const MAX_RESULTS: usize = 1_000;
+/// The operations [`LdapSession::handle`] answers (keep in step with its match): the address
+/// book is read-only, so the writes are refused and none mutates.
+const OPERATIONS: [&str; 11] = [
+    "bind",
+    "search",
+    "unbind",
+    "abandon",
+    "extended StartTLS",
+    "extended WhoAmI",
+    "add",
+    "delete",
+    "modify",
+    "modifyDN",
+    "compare",
+];
+
+/// Every LDAP operation, from [`OPERATIONS`].
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    OPERATIONS
+        .iter()
+        .map(|op| crate::dialects::RouteSpec::new(DIALECT, "OP", *op, false))
+        .collect()
+}
+
 const OID_STARTTLS: &str = "1.3.6.1.4.1.1466.20037";
 const OID_WHOAMI: &str = "1.3.6.1.4.1.4203.1.11.3";
 const OID_PAGED_RESULTS: &str = "1.2.840.113556.1.4.319";

@@ -5,6 +5,7 @@
 
 mod admin_ui;
 mod audit;
+mod audit_completeness;
 mod auth_digest;
 mod c5;
 mod c5_clients;
@@ -14,6 +15,7 @@ mod client_cert;
 mod clients;
 mod common;
 mod crash;
+mod isolation;
 mod ldap;
 mod packaging;
 mod server;

@@ -804,7 +804,7 @@ fn python_requests_forward_with_digest() {
 
 /// A tiny call controller on loopback: answers each POST with the next of `answers` (status,
 /// body) and sends the request bodies it got down the channel.
-fn webhook(
+pub fn webhook(
     answers: Vec<(u16, &'static str)>,
 ) -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -977,9 +977,10 @@ fn conferences_belong_to_their_owner() {
         golden("conference-setting.xml")
     );
     let them = Some(("mike", PIN));
+    // Reading another's conference is answered like a missing one; taking its name is refused.
     assert_eq!(
         rest(&app, them, "GET", "my/conferences/team", &[], None).status,
-        403
+        404
     );
     let r = rest(
         &app,

@@ -607,3 +607,19 @@ async fn definitions(call: &Call<'_>) -> Result<Response, ApiError> {
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FEATURES, Feature};
+
+    #[test]
+    fn the_listed_verbs_are_the_served_ones() {
+        // `GET /api/`, OPTIONS and `dialects::c5::routes` list FEATURES; `feature_item` serves
+        // `Feature::item_verbs`.
+        for (name, _, item_verbs) in FEATURES {
+            let feature = Feature::find(name).expect("a served feature");
+            assert_eq!(feature.name(), name);
+            assert_eq!(feature.item_verbs(), item_verbs, "{name}");
+        }
+    }
+}

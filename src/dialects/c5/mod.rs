@@ -618,3 +618,40 @@ async fn patch(call: &Call<'_>, r: &'static Resource, id: i64) -> Result<Respons
     };
     replace(call, r, id, doc).await
 }
+
+/// Every `/api/` route with its verbs, from the same tables `target` and the verb checks use:
+/// the root, the OpenAPI document, admincerts, `resources::RESOURCES` and `features::FEATURES`.
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    use crate::dialects::RouteSpec;
+    let spec = |verb: &'static str, route: String| {
+        RouteSpec::new(
+            DIALECT,
+            verb,
+            route,
+            !matches!(verb, "GET" | "HEAD" | "OPTIONS"),
+        )
+    };
+    let mut out = vec![
+        spec("GET", "/api/".into()),
+        spec("HEAD", "/api/".into()),
+        spec("OPTIONS", "/api/".into()),
+        spec("GET", "/api/openapi.json".into()),
+        spec("POST", "/api/admincerts/".into()),
+        spec("OPTIONS", "/api/admincerts/".into()),
+    ];
+    let tables = RESOURCES
+        .iter()
+        .map(|r| (r.name, r.collection_verbs, r.item_verbs))
+        .chain(features::FEATURES);
+    for (name, verbs, item_verbs) in tables {
+        for verb in resources::allowed(verbs, false) {
+            out.push(spec(verb, format!("/api/{name}/")));
+        }
+        if !item_verbs.is_empty() {
+            for verb in resources::allowed(item_verbs, false) {
+                out.push(spec(verb, format!("/api/{name}/{{id}}")));
+            }
+        }
+    }
+    out
+}

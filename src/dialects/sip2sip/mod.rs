@@ -204,32 +204,96 @@ pub async fn endpoint(
     dispatch(&call, &action).await
 }
 
+/// What an action runs; [`ACTIONS`] names each one.
+#[derive(Clone, Copy)]
+enum Action {
+    Identity,
+    Aliases,
+    AddAlias,
+    Enum,
+    Devices,
+    History,
+    GetForwarding,
+    SetForwarding,
+    AcceptRules,
+    RejectRules,
+    Dnd(bool),
+    Privacy(bool),
+    /// Voicemail and location.
+    Null,
+    PutJournal,
+    GetJournal,
+    DeleteJournal,
+    Prepaid,
+    BalanceHistory,
+    MonthlyUsage,
+    AddBalance,
+}
+
+/// Every action: (name, what it runs, whether it changes data). The dispatcher looks names up
+/// here, and [`routes`] lists them.
+const ACTIONS: &[(&str, Action, bool)] = &[
+    ("get_identity", Action::Identity, false),
+    ("get_aliases", Action::Aliases, false),
+    ("add_alias", Action::AddAlias, true),
+    ("get_enum", Action::Enum, false),
+    ("get_devices", Action::Devices, false),
+    ("get_history", Action::History, false),
+    ("get_call_forwarding", Action::GetForwarding, false),
+    ("set_call_forwarding", Action::SetForwarding, true),
+    ("get_accept_rules", Action::AcceptRules, false),
+    ("get_reject_rules", Action::RejectRules, false),
+    ("set_dnd_on", Action::Dnd(true), true),
+    ("set_dnd_off", Action::Dnd(false), true),
+    ("set_privacy_on", Action::Privacy(true), true),
+    ("set_privacy_off", Action::Privacy(false), true),
+    ("get_voicemail", Action::Null, false),
+    ("get_location", Action::Null, false),
+    ("put_journal_entries", Action::PutJournal, true),
+    ("get_journal_entries", Action::GetJournal, false),
+    ("delete_journal_entries", Action::DeleteJournal, true),
+    ("get_prepaid", Action::Prepaid, false),
+    ("get_balance_history", Action::BalanceHistory, false),
+    ("get_monthly_usage", Action::MonthlyUsage, false),
+    ("add_balance", Action::AddBalance, true),
+];
+
+/// Every action of `/settings.phtml`, from [`ACTIONS`].
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    ACTIONS
+        .iter()
+        .map(|(name, _, mutates)| {
+            crate::dialects::RouteSpec::new(DIALECT, "ACTION", *name, *mutates)
+        })
+        .collect()
+}
+
 async fn dispatch(call: &Call<'_>, action: &str) -> Response {
-    match action {
-        "get_identity" => render::identity(call).await,
-        "get_aliases" => render::aliases(call).await,
-        "add_alias" => render::add_alias(call).await,
-        "get_enum" => render::enum_numbers(call).await,
-        "get_devices" => render::devices(call).await,
-        "get_history" => render::history(call).await,
-        "get_call_forwarding" => forwarding::get(call).await,
-        "set_call_forwarding" => forwarding::set(call).await,
-        "get_accept_rules" => forwarding::accept_rules(call).await,
-        "get_reject_rules" => forwarding::reject_rules(call).await,
-        "set_dnd_on" => forwarding::dnd(call, true).await,
-        "set_dnd_off" => forwarding::dnd(call, false).await,
-        "set_privacy_on" => forwarding::privacy(call, true).await,
-        "set_privacy_off" => forwarding::privacy(call, false).await,
+    let Some((_, action, _)) = ACTIONS.iter().find(|(name, _, _)| *name == action) else {
+        return outcome(false, "Error: invalid action");
+    };
+    match *action {
+        Action::Identity => render::identity(call).await,
+        Action::Aliases => render::aliases(call).await,
+        Action::AddAlias => render::add_alias(call).await,
+        Action::Enum => render::enum_numbers(call).await,
+        Action::Devices => render::devices(call).await,
+        Action::History => render::history(call).await,
+        Action::GetForwarding => forwarding::get(call).await,
+        Action::SetForwarding => forwarding::set(call).await,
+        Action::AcceptRules => forwarding::accept_rules(call).await,
+        Action::RejectRules => forwarding::reject_rules(call).await,
+        Action::Dnd(on) => forwarding::dnd(call, on).await,
+        Action::Privacy(on) => forwarding::privacy(call, on).await,
         // switchyard runs no voicemail service, and Blink publishes any non-empty location
         // reply: both answer null, as the original does for an account without them.
-        "get_voicemail" | "get_location" => reply(StatusCode::OK, &Value::Null),
-        "put_journal_entries" => journal::put(call).await,
-        "get_journal_entries" => journal::get(call).await,
-        "delete_journal_entries" => journal::delete(call).await,
-        "get_prepaid" => render::prepaid(call).await,
-        "get_balance_history" => render::balance_history(call).await,
-        "get_monthly_usage" => render::monthly_usage(call).await,
-        "add_balance" => render::add_balance(call).await,
-        _ => outcome(false, "Error: invalid action"),
+        Action::Null => reply(StatusCode::OK, &Value::Null),
+        Action::PutJournal => journal::put(call).await,
+        Action::GetJournal => journal::get(call).await,
+        Action::DeleteJournal => journal::delete(call).await,
+        Action::Prepaid => render::prepaid(call).await,
+        Action::BalanceHistory => render::balance_history(call).await,
+        Action::MonthlyUsage => render::monthly_usage(call).await,
+        Action::AddBalance => render::add_balance(call).await,
     }
 }

@@ -274,56 +274,211 @@ async fn admin_route(
     }
 }
 
+/// What a `my/...` route runs; [`MY_ROUTES`] names each one.
+#[derive(Clone, Copy)]
+enum Handler {
+    GetForward,
+    PutForward,
+    GetCallfwd,
+    PutCallfwd,
+    GetContact,
+    PutContact,
+    PutVoicemailPin,
+    PutPortalPassword,
+    GetLoginDetails,
+    GetPhonebook,
+    AddPhonebookEntry,
+    DeletePhonebook,
+    GetPhonebookEntry,
+    UpdatePhonebookEntry,
+    DeletePhonebookEntry,
+    GetPagedPhonebook,
+    SearchPhonebook,
+    Call,
+    ListConferences,
+    GetConference,
+    PutConference,
+    GetConferenceDetails,
+}
+
+/// One subscriber route below `my/` (and `private/{key}/`; `call/{to}` too): a pattern whose
+/// `{…}` segment is a parameter, the methods it answers (GET also answers HEAD), and what it
+/// runs. The first route matching path and method wins; a path matching with another method is
+/// answered 405 with the methods of every route of that pattern, in table order.
+struct MyRoute {
+    pattern: &'static str,
+    methods: &'static [&'static str],
+    handler: Handler,
+}
+
+const fn my(pattern: &'static str, methods: &'static [&'static str], handler: Handler) -> MyRoute {
+    MyRoute {
+        pattern,
+        methods,
+        handler,
+    }
+}
+
+const MY_ROUTES: &[MyRoute] = &[
+    my("forward", &["GET"], Handler::GetForward),
+    my("forward", &["PUT"], Handler::PutForward),
+    my("callfwd", &["GET"], Handler::GetCallfwd),
+    my("callfwd", &["PUT"], Handler::PutCallfwd),
+    my("contact-information", &["GET"], Handler::GetContact),
+    my("contact-information", &["PUT"], Handler::PutContact),
+    my("voicemail/pin/{pin}", &["PUT"], Handler::PutVoicemailPin),
+    my(
+        "portal/password/{password}",
+        &["PUT"],
+        Handler::PutPortalPassword,
+    ),
+    my("logindetails", &["GET"], Handler::GetLoginDetails),
+    my("phonebook", &["GET"], Handler::GetPhonebook),
+    my("phonebook", &["POST"], Handler::AddPhonebookEntry),
+    my("phonebook", &["DELETE"], Handler::DeletePhonebook),
+    my("phonebook/entry/{id}", &["GET"], Handler::GetPhonebookEntry),
+    my(
+        "phonebook/entry/{id}",
+        &["POST", "PUT"],
+        Handler::UpdatePhonebookEntry,
+    ),
+    my(
+        "phonebook/entry/{id}",
+        &["DELETE"],
+        Handler::DeletePhonebookEntry,
+    ),
+    my("pagedphonebook", &["GET"], Handler::GetPagedPhonebook),
+    my("search/phonebook", &["GET"], Handler::SearchPhonebook),
+    my("call/{to}", &["PUT"], Handler::Call),
+    my("conferences", &["GET"], Handler::ListConferences),
+    my("conferences/{name}", &["GET"], Handler::GetConference),
+    my("conferences/{name}", &["PUT"], Handler::PutConference),
+    my(
+        "conferencedetails/{name}",
+        &["GET"],
+        Handler::GetConferenceDetails,
+    ),
+];
+
+/// The path's parameter if `path` matches `pattern` (`Some("")` when the pattern has none).
+fn match_pattern<'a>(pattern: &str, path: &[&'a str]) -> Option<&'a str> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    if parts.len() != path.len() {
+        return None;
+    }
+    let mut param = "";
+    for (part, seg) in parts.iter().zip(path) {
+        if part.starts_with('{') {
+            param = seg;
+        } else if part != seg {
+            return None;
+        }
+    }
+    Some(param)
+}
+
+fn answers(route: &MyRoute, method: &Method) -> bool {
+    let method = if *method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    route.methods.contains(&method)
+}
+
 async fn my_route(mine: &Mine<'_>, rest: &[&str]) -> Answer {
-    let get = *mine.method == Method::GET || *mine.method == Method::HEAD;
-    let put = *mine.method == Method::PUT;
-    match rest {
-        ["forward"] if get => forward::get_forward(mine).await,
-        ["forward"] if put => forward::put_forward(mine).await,
-        ["callfwd"] if get => forward::get_callfwd(mine).await,
-        ["callfwd"] if put => forward::put_callfwd(mine).await,
-        ["contact-information"] if get => contact::get(mine).await,
-        ["contact-information"] if put => contact::put(mine).await,
-        ["voicemail", "pin", pin] if put => credentials::put_voicemail_pin(mine, pin).await,
-        ["portal", "password", pw] if put => credentials::put_portal_password(mine, pw).await,
-        ["logindetails"] if get => credentials::get_login_details(mine).await,
-        ["phonebook"] if get => phonebook::get_mine(mine, false).await,
-        ["phonebook"] if *mine.method == Method::POST => phonebook::add(mine).await,
-        ["phonebook"] if *mine.method == Method::DELETE => phonebook::delete(mine, None).await,
-        ["phonebook", "entry", id] if get => phonebook::get_entry(mine, id).await,
-        ["phonebook", "entry", id] if put || *mine.method == Method::POST => {
-            phonebook::update_entry(mine, id).await
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in MY_ROUTES {
+        let Some(param) = match_pattern(route.pattern, rest) else {
+            continue;
+        };
+        if answers(route, mine.method) {
+            return run(mine, route.handler, param).await;
         }
-        ["phonebook", "entry", id] if *mine.method == Method::DELETE => {
-            phonebook::delete(mine, Some(id)).await
-        }
-        ["pagedphonebook"] if get => phonebook::get_paged(mine).await,
-        ["search", "phonebook"] if get => phonebook::get_mine(mine, true).await,
-        ["call", to] if put => call::put(mine, to).await,
-        ["conferences"] if get => conferences::list(mine).await,
-        ["conferences", name] if get => conferences::get(mine, name).await,
-        ["conferences", name] if put => conferences::put(mine, name).await,
-        ["conferencedetails", name] if get => conferences::details(mine, name).await,
-        ["forward" | "callfwd" | "contact-information"] | ["conferences", _] => {
-            Ok(method_not_allowed("GET, PUT"))
-        }
-        ["voicemail", "pin", _] | ["portal", "password", _] | ["call", _] => {
-            Ok(method_not_allowed("PUT"))
-        }
-        ["logindetails" | "pagedphonebook" | "conferences"]
-        | ["search", "phonebook"]
-        | ["conferencedetails", _] => Ok(method_not_allowed("GET")),
-        ["phonebook"] => Ok(method_not_allowed("GET, POST, DELETE")),
-        ["phonebook", "entry", _] => Ok(method_not_allowed("GET, POST, PUT, DELETE")),
-        _ => Err(Refusal::not_found(&format!(
+        allowed.extend(route.methods);
+    }
+    if allowed.is_empty() {
+        return Err(Refusal::not_found(&format!(
             "resource my/{}",
             rest.join("/")
-        ))),
+        )));
     }
+    Ok(method_not_allowed(&allowed.join(", ")))
+}
+
+async fn run(mine: &Mine<'_>, handler: Handler, param: &str) -> Answer {
+    match handler {
+        Handler::GetForward => forward::get_forward(mine).await,
+        Handler::PutForward => forward::put_forward(mine).await,
+        Handler::GetCallfwd => forward::get_callfwd(mine).await,
+        Handler::PutCallfwd => forward::put_callfwd(mine).await,
+        Handler::GetContact => contact::get(mine).await,
+        Handler::PutContact => contact::put(mine).await,
+        Handler::PutVoicemailPin => credentials::put_voicemail_pin(mine, param).await,
+        Handler::PutPortalPassword => credentials::put_portal_password(mine, param).await,
+        Handler::GetLoginDetails => credentials::get_login_details(mine).await,
+        Handler::GetPhonebook => phonebook::get_mine(mine, false).await,
+        Handler::AddPhonebookEntry => phonebook::add(mine).await,
+        Handler::DeletePhonebook => phonebook::delete(mine, None).await,
+        Handler::GetPhonebookEntry => phonebook::get_entry(mine, param).await,
+        Handler::UpdatePhonebookEntry => phonebook::update_entry(mine, param).await,
+        Handler::DeletePhonebookEntry => phonebook::delete(mine, Some(param)).await,
+        Handler::GetPagedPhonebook => phonebook::get_paged(mine).await,
+        Handler::SearchPhonebook => phonebook::get_mine(mine, true).await,
+        Handler::Call => call::put(mine, param).await,
+        Handler::ListConferences => conferences::list(mine).await,
+        Handler::GetConference => conferences::get(mine, param).await,
+        Handler::PutConference => conferences::put(mine, param).await,
+        Handler::GetConferenceDetails => conferences::details(mine, param).await,
+    }
+}
+
+/// The admin routes (`phonebook`, `phonebook/{name}`: GET only) and every `my/` route, also
+/// reachable as `private/{key}/…` (and `call/{to}` without `my/`).
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    use crate::dialects::RouteSpec;
+    let mut out = vec![
+        RouteSpec::new(DIALECT, "GET", format!("{PREFIX}phonebook"), false),
+        RouteSpec::new(DIALECT, "GET", format!("{PREFIX}phonebook/{{name}}"), false),
+    ];
+    for route in MY_ROUTES {
+        for method in route.methods {
+            out.push(RouteSpec::new(
+                DIALECT,
+                method,
+                format!("{PREFIX}my/{}", route.pattern),
+                *method != "GET",
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_route_table_matches_paths_and_lists_methods_in_order() {
+        assert_eq!(
+            super::match_pattern("phonebook/entry/{id}", &["phonebook", "entry", "7"]),
+            Some("7")
+        );
+        assert_eq!(super::match_pattern("forward", &["forward"]), Some(""));
+        assert_eq!(super::match_pattern("forward", &["forward", "x"]), None);
+        // What a 405 lists: every method of the routes with that pattern, in table order.
+        let allowed = |pattern: &str| {
+            super::MY_ROUTES
+                .iter()
+                .filter(|r| r.pattern == pattern)
+                .flat_map(|r| r.methods.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert_eq!(allowed("phonebook/entry/{id}"), "GET, POST, PUT, DELETE");
+        assert_eq!(allowed("phonebook"), "GET, POST, DELETE");
+        assert_eq!(allowed("conferences/{name}"), "GET, PUT");
+        assert_eq!(allowed("voicemail/pin/{pin}"), "PUT");
+    }
+
     #[test]
     fn secrets_in_paths_are_redacted() {
         assert_eq!(

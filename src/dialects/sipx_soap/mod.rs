@@ -229,3 +229,21 @@ async fn call(
     }
     Ok(answer)
 }
+
+/// Every operation of every port, from the WSDL the dispatcher reads (`schema::SCHEMA`), and
+/// the WSDL itself. sipXconfig's names say what changes: `add*` and `manage*` write, `find*`,
+/// `get*` and `systemInfo` read.
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    use crate::dialects::RouteSpec;
+    let mut out = vec![RouteSpec::new(
+        DIALECT,
+        "GET",
+        "/sipxconfig/services/{port}?wsdl",
+        false,
+    )];
+    out.extend(SCHEMA.operations.iter().map(|op| {
+        let mutates = op.name.starts_with("add") || op.name.starts_with("manage");
+        RouteSpec::new(DIALECT, "CALL", format!("{}.{}", op.port, op.name), mutates)
+    }));
+    out
+}

@@ -16,25 +16,41 @@ use crate::core::customers::CustomerKey;
 pub struct MethodInfo {
     pub name: &'static str,
     pub help: &'static str,
+    /// Whether a successful call changes data.
+    pub mutates: bool,
 }
 
+/// A method that only reads.
 const fn m(name: &'static str, help: &'static str) -> MethodInfo {
-    MethodInfo { name, help }
+    MethodInfo {
+        name,
+        help,
+        mutates: false,
+    }
+}
+
+/// A method that changes data.
+const fn w(name: &'static str, help: &'static str) -> MethodInfo {
+    MethodInfo {
+        name,
+        help,
+        mutates: true,
+    }
 }
 
 /// Every method this dialect serves. `dispatch` must handle each one (a unit test checks).
 pub const METHODS: &[MethodInfo] = &[
-    m(
+    w(
         "createAccount",
         "Create an account under i_customer (trusted mode) or the caller. Returns i_account.",
     ),
-    m(
+    w(
         "updateAccount",
         "Change the given attributes of account i_account.",
     ),
-    m("deleteAccount", "Delete account i_account."),
-    m("blockAccount", "Block account i_account."),
-    m("unblockAccount", "Unblock account i_account."),
+    w("deleteAccount", "Delete account i_account."),
+    w("blockAccount", "Block account i_account."),
+    w("unblockAccount", "Unblock account i_account."),
     m(
         "getAccountInfo",
         "Attributes of the account named by i_account or username (balance negated).",
@@ -43,27 +59,27 @@ pub const METHODS: &[MethodInfo] = &[
         "listAccounts",
         "Accounts of i_customer or the caller, with offset and limit.",
     ),
-    m(
+    w(
         "accountAddFunds",
         "Add amount (currency) to account i_account.",
     ),
-    m(
+    w(
         "accountCredit",
         "Credit amount (currency) to account i_account.",
     ),
-    m(
+    w(
         "accountDebit",
         "Debit amount (currency) from account i_account.",
     ),
-    m(
+    w(
         "createCustomer",
         "Create a sub-customer of i_wholesaler (trusted mode) or the caller. Returns i_customer.",
     ),
-    m(
+    w(
         "updateCustomer",
         "Change the given attributes of customer i_customer.",
     ),
-    m(
+    w(
         "deleteCustomer",
         "Delete customer i_customer (it must have no accounts or sub-customers).",
     ),
@@ -75,15 +91,15 @@ pub const METHODS: &[MethodInfo] = &[
         "listCustomers",
         "Sub-customers of i_wholesaler or the caller, with offset and limit.",
     ),
-    m(
+    w(
         "addAuthRule",
         "Add an authentication rule to account i_account. Returns i_authentication.",
     ),
-    m(
+    w(
         "updateAuthRule",
         "Change authentication rule i_authentication.",
     ),
-    m(
+    w(
         "delAuthRule",
         "Delete authentication rule i_authentication.",
     ),

@@ -336,3 +336,17 @@ fn parse_audit_info(info: Option<Value>) -> Result<AuditInfo, Fault> {
     }
     Ok(parsed)
 }
+
+/// The methods this dialect serves, from `methods::METHODS` and the `system.*` table.
+/// `system.multicall` changes nothing by itself: each sub-call is the route it names.
+pub fn routes() -> Vec<crate::dialects::RouteSpec> {
+    METHODS
+        .iter()
+        .map(|m| crate::dialects::RouteSpec::new(DIALECT, "CALL", m.name, m.mutates))
+        .chain(
+            SYSTEM_METHODS
+                .iter()
+                .map(|(name, _)| crate::dialects::RouteSpec::new(DIALECT, "CALL", *name, false)),
+        )
+        .collect()
+}
