@@ -13,10 +13,11 @@ use ldap3_proto::LdapCodec;
 use ldap3_proto::proto::{LdapMsg, LdapResultCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Framed;
 
+use super::limits::{Admission, ConnectionLimits};
 use super::{AppState, next_connection, tls_handshake};
 use crate::dialects::ldap::{LdapSession, Reply, disconnection};
 
@@ -25,8 +26,10 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const MAX_BER_DEPTH: usize = 48;
 /// A connection with no request for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_mins(5);
-/// LDAP connections served at once.
-const MAX_CONNECTIONS: usize = 512;
+/// LDAP connections served at once, per listener; beyond it (or `max_connections_per_ip` from
+/// one address) a connection is closed at once: LDAP has no "busy, come back later" before a
+/// request, and a client retries a closed connection anyway.
+pub const MAX_CONNECTIONS: usize = 512;
 /// Operations one address may make per window; beyond that its requests get `busy`.
 const MAX_OPERATIONS: u32 = 100_000;
 const OPERATION_WINDOW_MILLIS: i64 = 10_000;
@@ -66,11 +69,16 @@ pub async fn accept_loop(
     mode: Mode,
     acceptor: TlsAcceptor,
     state: Arc<AppState>,
+    limits: Arc<ConnectionLimits>,
+    handshake_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let limit = Arc::new(OperationLimit::default());
-    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
+    while let Some((stream, peer)) = next_connection(&listener, &mut stop).await {
+        let Admission::Serve(permit) = limits.admit(peer.ip()) else {
+            tracing::debug!(%peer, "over an LDAP connection limit: closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (state, acceptor, limit, stop) =
             (state.clone(), acceptor.clone(), limit.clone(), stop.clone());
@@ -78,7 +86,8 @@ pub async fn accept_loop(
             let _permit = permit;
             match mode {
                 Mode::Ldaps => {
-                    let Some(tls) = tls_handshake(&acceptor, stream, peer).await else {
+                    let Some(tls) = tls_handshake(&acceptor, stream, peer, handshake_timeout).await
+                    else {
                         return;
                     };
                     let mut session = LdapSession::new(state.clone(), peer, true);
@@ -88,7 +97,9 @@ pub async fn accept_loop(
                     let mut session = LdapSession::new(state.clone(), peer, false);
                     let mut plain = framed(stream);
                     if serve(&mut plain, &mut session, &state, &limit, stop.clone()).await {
-                        let Some(tls) = tls_handshake(&acceptor, plain.into_inner(), peer).await
+                        let Some(tls) =
+                            tls_handshake(&acceptor, plain.into_inner(), peer, handshake_timeout)
+                                .await
                         else {
                             return;
                         };

@@ -13,6 +13,7 @@ mod cli;
 mod client_cert;
 mod clients;
 mod common;
+mod floods;
 mod ldap;
 mod packaging;
 mod server;
