@@ -20,6 +20,7 @@ mod server;
 mod sip2sip;
 mod sipx_rest;
 mod sipx_soap;
+mod throttles;
 mod trusted_hosts;
 mod upgrade;
 mod xmlrpc_errors;
