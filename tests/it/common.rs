@@ -37,6 +37,8 @@ pub struct Launch {
     pub args: Vec<String>,
     /// Extra environment variables for the server.
     pub env: Vec<(&'static str, &'static str)>,
+    /// Where the server's stderr (its log) goes; the test's stderr when None.
+    pub stderr: Option<std::fs::File>,
 }
 
 impl Default for Launch {
@@ -47,6 +49,7 @@ impl Default for Launch {
             root_password: Some(ROOT_PASSWORD),
             args: Vec::new(),
             env: Vec::new(),
+            stderr: None,
         }
     }
 }
@@ -67,7 +70,7 @@ impl Launch {
             .env_remove("JOURNAL_STREAM")
             .envs(self.env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(self.stderr.map_or_else(Stdio::inherit, Stdio::from));
         if let Some(pw) = self.root_password {
             cmd.env("SWITCHYARD_ROOT_PASSWORD", pw);
         }
@@ -108,6 +111,11 @@ impl TestApp {
     /// Starts a server with HTTPS and plain HTTP on loopback ports chosen by the kernel.
     pub fn spawn() -> Self {
         Launch::default().spawn()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn data_dir(&self) -> &Path {

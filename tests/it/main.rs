@@ -14,6 +14,7 @@ mod client_cert;
 mod clients;
 mod common;
 mod floods;
+mod hostile;
 mod ldap;
 mod packaging;
 mod server;
