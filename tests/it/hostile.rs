@@ -717,7 +717,8 @@ fn admin_session(app: &TestApp) -> (String, String) {
     (cookie, csrf(&page))
 }
 
-fn dialects(app: &TestApp) -> Vec<Dialect> {
+/// The HTTP dialects, and the LDAP address book of the same subscriber.
+fn dialects(app: &TestApp) -> (Vec<Dialect>, ldap::Book) {
     let (customer, domain) = customer_with_domain(app, "hostile");
     let subscriber = create(
         app,
@@ -769,7 +770,13 @@ fn dialects(app: &TestApp) -> Vec<Dialect> {
         "contact": "sip:alice@192.0.2.1:5060", "expires": 600, "user_agent": "Blink 5.6",
         "transport": "tls"})
     .to_string();
-    vec![
+    let dcs: Vec<String> = domain.split('.').map(|l| format!("dc={l}")).collect();
+    let book = ldap::Book {
+        user: format!("alice@{domain}"),
+        password: WEB_PASSWORD.into(),
+        base: format!("ou=addressbook,{}", dcs.join(",")),
+    };
+    let http = vec![
         Dialect {
             name: "xmlrpc",
             seeds: vec![
@@ -953,7 +960,8 @@ fn dialects(app: &TestApp) -> Vec<Dialect> {
             normal_ok: |_, body| body.contains("name=\"csrf\""),
             soap: false,
         },
-    ]
+    ];
+    (http, book)
 }
 
 #[test]
@@ -978,10 +986,11 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let app = crate::common::Launch {
         stderr: Some(log.reopen().unwrap()),
+        args: vec!["--ldaps-listen".into(), "127.0.0.1:0".into()],
         ..crate::common::Launch::default()
     }
     .spawn();
-    let dialects = dialects(&app);
+    let (dialects, book) = dialects(&app);
     let server: SocketAddr = app.https.trim_start_matches("https://").parse().unwrap();
     let client = Arc::new(Client {
         server,
@@ -1010,14 +1019,7 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
     let mut report = String::new();
     let mut failed = Vec::new();
     let only = std::env::var("SWITCHYARD_HOSTILE_DIALECTS").unwrap_or_default();
-    for dialect in dialects {
-        if !only.is_empty() && !only.split(',').any(|d| d == dialect.name) {
-            continue;
-        }
-        let dialect = Arc::new(dialect);
-        let before = max_rss.load(Ordering::Relaxed);
-        let took = Instant::now();
-        let tally = runtime.block_on(campaign(client.clone(), dialect.clone(), seed, count));
+    let mut record = |name: &str, tally: &Tally, took: Instant, before: u64| {
         let histogram: Vec<String> = tally
             .statuses
             .iter()
@@ -1025,9 +1027,8 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
             .collect();
         let _ = writeln!(
             report,
-            "hostile: {:<9} sent {} in {:.1} s; statuses {}; closed unanswered {}; hung {}; 5xx {}; max RSS {} MiB \
-             (before {} MiB); normal checks {} passed, {} failed",
-            dialect.name,
+            "hostile: {name:<9} sent {} in {:.1} s; statuses {}; closed unanswered {}; hung {}; \
+             5xx {}; max RSS {} MiB (before {} MiB); normal checks {} passed, {} failed",
             tally.sent,
             took.elapsed().as_secs_f64(),
             histogram.join(" "),
@@ -1044,18 +1045,47 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
                 .failures
                 .iter()
                 .take(5)
-                .map(|f| format!("{}: {f}", dialect.name)),
+                .map(|f| format!("{name}: {f}")),
         );
         failed.extend(
             tally
                 .normal_failed
                 .iter()
                 .take(5)
-                .map(|f| format!("{}: normal request: {f}", dialect.name)),
+                .map(|f| format!("{name}: normal request: {f}")),
         );
         if tally.normal_passed == 0 {
-            failed.push(format!("{}: no normal request checked", dialect.name));
+            failed.push(format!("{name}: no normal request checked"));
         }
+    };
+    let chosen = |name: &str| only.is_empty() || only.split(',').any(|d| d == name);
+    for dialect in dialects {
+        if !chosen(dialect.name) {
+            continue;
+        }
+        let dialect = Arc::new(dialect);
+        let before = max_rss.load(Ordering::Relaxed);
+        let took = Instant::now();
+        let tally = runtime.block_on(campaign(client.clone(), dialect.clone(), seed, count));
+        record(dialect.name, &tally, took, before);
+    }
+    if chosen("ldap") {
+        let ldaps: SocketAddr = app
+            .printed
+            .iter()
+            .find_map(|l| l.strip_prefix("switchyard: address book on ldaps://"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ldap_client = Arc::new(Client {
+            server: ldaps,
+            tls: tls_connector(&app),
+            next_address: AtomicU64::new(0),
+        });
+        let before = max_rss.load(Ordering::Relaxed);
+        let took = Instant::now();
+        let tally = runtime.block_on(ldap::campaign(ldap_client, Arc::new(book), seed, count));
+        record("ldap", &tally, took, before);
     }
     sampling.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
@@ -1081,4 +1111,270 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
     assert!(panics.is_empty(), "the server panicked:\n{server_log}");
     assert!(max_rss < RSS_LIMIT_KB, "RSS {max_rss} KiB");
+}
+
+/// The LDAP address book's share of the campaign, over LDAPS.
+mod ldap {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use bytes::BytesMut;
+    use ldap3_proto::LdapCodec;
+    use ldap3_proto::proto::{
+        LdapBindCred, LdapBindRequest, LdapDerefAliases, LdapFilter, LdapMsg, LdapOp,
+        LdapResultCode, LdapSearchRequest, LdapSearchScope,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_util::codec::{Decoder, Encoder};
+
+    use super::{CONCURRENCY, Client, NORMAL_EVERY, Rng, Tally};
+
+    /// The message id of the valid search sent after each hostile message.
+    const SENTINEL: i32 = 7777;
+    /// How long a connection may stay quiet before the exchange counts as waiting.
+    const QUIET: Duration = Duration::from_millis(300);
+
+    pub struct Book {
+        pub user: String,
+        pub password: String,
+        pub base: String,
+    }
+
+    fn encode(msg: LdapMsg) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        LdapCodec::new(None, None).encode(msg, &mut buf).unwrap();
+        buf.to_vec()
+    }
+
+    fn bind(book: &Book, id: i32, password: &str) -> Vec<u8> {
+        encode(LdapMsg::new(
+            id,
+            LdapOp::BindRequest(LdapBindRequest {
+                version: 3,
+                dn: book.user.clone(),
+                cred: LdapBindCred::Simple(password.into()),
+            }),
+        ))
+    }
+
+    fn search(book: &Book, id: i32, filter: LdapFilter) -> Vec<u8> {
+        encode(LdapMsg::new(
+            id,
+            LdapOp::SearchRequest(LdapSearchRequest {
+                base: book.base.clone(),
+                scope: LdapSearchScope::Subtree,
+                aliases: LdapDerefAliases::Never,
+                sizelimit: 10,
+                timelimit: 0,
+                typesonly: false,
+                filter,
+                attrs: vec!["cn".into(), "mail".into()],
+            }),
+        ))
+    }
+
+    fn nested(depth: usize) -> LdapFilter {
+        (0..depth).fold(LdapFilter::Present("cn".into()), |f, i| {
+            if i % 2 == 0 {
+                LdapFilter::And(vec![f])
+            } else {
+                LdapFilter::Not(Box::new(f))
+            }
+        })
+    }
+
+    /// A hostile message: a valid one mutated, or garbage.
+    fn hostile(rng: &mut Rng, book: &Book) -> Vec<u8> {
+        let mut msg = match rng.below(4) {
+            0 => bind(book, 2, &format!("guess-{}", rng.next())),
+            1 => search(
+                book,
+                2,
+                LdapFilter::Equality("cn".into(), "x".repeat(rng.below(70_000))),
+            ),
+            2 => search(book, 2, nested(1 + rng.below(200))),
+            _ => search(
+                book,
+                2,
+                LdapFilter::Or(vec![
+                    LdapFilter::Equality("mail".into(), "alice@mail.example".into()),
+                    LdapFilter::Present("telephoneNumber".into()),
+                ]),
+            ),
+        };
+        match rng.below(6) {
+            0 => {
+                let cut = rng.below(msg.len());
+                msg.truncate(cut);
+            }
+            1 => {
+                for _ in 0..=rng.below(6) {
+                    let at = rng.below(msg.len());
+                    msg[at] ^= 1 << rng.below(8);
+                }
+            }
+            2 => {
+                // An oversized length: four length octets announcing up to 4 GiB.
+                let mut big = vec![0x30, 0x84];
+                big.extend_from_slice(&(rng.next() as u32 | 0x0100_0000).to_be_bytes());
+                big.extend_from_slice(&msg[2.min(msg.len())..]);
+                msg = big;
+            }
+            3 => {
+                // Deep BER nesting by hand: constructed context tags inside each other.
+                let depth = 50 + rng.below(400);
+                let mut deep = Vec::new();
+                for i in 0..depth {
+                    let left = (depth - i - 1) * 2;
+                    deep.push(0xa0);
+                    deep.push(if left < 0x80 { left as u8 } else { 0x7f });
+                }
+                msg = [&[0x30, 0x82, 0x03, 0xe8, 0x02, 0x01, 0x02][..], &deep].concat();
+            }
+            4 => msg = (0..=rng.below(300)).map(|_| rng.next() as u8).collect(),
+            _ => {}
+        }
+        msg
+    }
+
+    /// Result codes of the messages in `buf`; None when the server's bytes do not decode.
+    fn decode_all(buf: &mut BytesMut, codes: &mut Vec<(i32, LdapResultCode)>) -> Option<()> {
+        let mut decoder = LdapCodec::new(None, None);
+        while let Some(msg) = decoder.decode(buf).ok()? {
+            let code = match msg.op {
+                LdapOp::BindResponse(r) => Some(r.res.code),
+                LdapOp::ExtendedResponse(r) => Some(r.res.code),
+                LdapOp::SearchResultDone(r)
+                | LdapOp::ModifyResponse(r)
+                | LdapOp::AddResponse(r)
+                | LdapOp::DelResponse(r)
+                | LdapOp::ModifyDNResponse(r)
+                | LdapOp::CompareResult(r) => Some(r.code),
+                _ => None,
+            };
+            if let Some(code) = code {
+                codes.push((msg.msgid, code));
+            }
+        }
+        Some(())
+    }
+
+    /// What came back for one exchange: the result codes, and how it ended.
+    enum Ended {
+        /// The sentinel search was answered.
+        Answered,
+        /// The server closed the connection (its refusal of a broken message).
+        Closed,
+        /// Nothing more within [`QUIET`]: the server waits for the rest of a message (bounded
+        /// by the LDAP idle timeout).
+        Waiting,
+    }
+
+    async fn exchange<S>(
+        stream: &mut S,
+        bytes: &[u8],
+        until: i32,
+        codes: &mut Vec<(i32, LdapResultCode)>,
+    ) -> Option<Ended>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        if stream.write_all(bytes).await.is_err() {
+            return Some(Ended::Closed);
+        }
+        let mut buf = BytesMut::new();
+        let mut chunk = vec![0u8; 16384];
+        loop {
+            match tokio::time::timeout(QUIET, stream.read(&mut chunk)).await {
+                Err(_) => return Some(Ended::Waiting),
+                Ok(Ok(0) | Err(_)) => return Some(Ended::Closed),
+                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            }
+            decode_all(&mut buf, codes)?;
+            if codes.iter().any(|(id, _)| *id == until) {
+                return Some(Ended::Answered);
+            }
+        }
+    }
+
+    async fn normal(client: &Client, book: &Book) -> Result<(), String> {
+        let mut conn = client.connect().await.map_err(|e| e.to_string())?;
+        let mut codes = Vec::new();
+        let stream = &mut conn.stream;
+        exchange(stream, &bind(book, 1, &book.password), 1, &mut codes).await;
+        let present = LdapFilter::Present("cn".into());
+        exchange(stream, &search(book, 2, present), 2, &mut codes).await;
+        match codes.as_slice() {
+            [(1, LdapResultCode::Success), (2, LdapResultCode::Success)] => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    pub async fn campaign(client: Arc<Client>, book: Arc<Book>, seed: u64, count: u64) -> Tally {
+        let next = Arc::new(AtomicU64::new(0));
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let mut workers = Vec::new();
+        for _ in 0..CONCURRENCY {
+            let (client, book, next, tally) =
+                (client.clone(), book.clone(), next.clone(), tally.clone());
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= count {
+                        break;
+                    }
+                    if n % NORMAL_EVERY == 0 {
+                        let checked = normal(&client, &book).await;
+                        let mut t = tally.lock().unwrap();
+                        match checked {
+                            Ok(()) => t.normal_passed += 1,
+                            Err(e) => t.normal_failed.push(e),
+                        }
+                    }
+                    let mut rng = Rng::new(seed ^ 0x1da9 ^ n.wrapping_mul(0x0100_0000_01b3));
+                    let message = hostile(&mut rng, &book);
+                    let sentinel = search(&book, SENTINEL, LdapFilter::Present("cn".into()));
+                    let mut codes = Vec::new();
+                    let ended = match client.connect().await {
+                        Ok(mut conn) => {
+                            if rng.chance(50) {
+                                let bound = bind(&book, 1, &book.password);
+                                exchange(&mut conn.stream, &bound, 1, &mut codes).await;
+                            }
+                            let bytes = [message, sentinel].concat();
+                            exchange(&mut conn.stream, &bytes, SENTINEL, &mut codes).await
+                        }
+                        Err(_) => Some(Ended::Closed),
+                    };
+                    let mut t = tally.lock().unwrap();
+                    t.sent += 1;
+                    // The histogram counts LDAP result codes; 0, 1 and 2 stand for how the
+                    // exchange ended (answered, closed, waiting) under "status" 1000 + that.
+                    let how = match ended {
+                        Some(Ended::Answered) => 1000,
+                        Some(Ended::Closed) => 1001,
+                        Some(Ended::Waiting) => 1002,
+                        None => {
+                            t.failures.push(format!("message {n}: undecodable answer"));
+                            1003
+                        }
+                    };
+                    *t.statuses.entry(how).or_default() += 1;
+                    for (_, code) in codes {
+                        let code = code as u16;
+                        *t.statuses.entry(code).or_default() += 1;
+                        // `other` is what a storage failure maps to: LDAP's 5xx.
+                        if code == LdapResultCode::Other as u16 {
+                            t.failures.push(format!("message {n}: result code other"));
+                        }
+                    }
+                }
+            }));
+        }
+        for w in workers {
+            w.await.unwrap();
+        }
+        Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap()
+    }
 }
