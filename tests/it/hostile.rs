@@ -13,7 +13,6 @@
 //! dialects (default: all).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -1025,8 +1024,7 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
             .iter()
             .map(|(s, n)| format!("{s}:{n}"))
             .collect();
-        let _ = writeln!(
-            report,
+        let line = format!(
             "hostile: {name:<9} sent {} in {:.1} s; statuses {}; closed unanswered {}; hung {}; \
              5xx {}; max RSS {} MiB (before {} MiB); normal checks {} passed, {} failed",
             tally.sent,
@@ -1040,6 +1038,9 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
             tally.normal_passed,
             tally.normal_failed.len(),
         );
+        println!("{line}");
+        report.push_str(&line);
+        report.push('\n');
         failed.extend(
             tally
                 .failures
@@ -1090,7 +1091,7 @@ fn hostile_requests_get_no_5xx_and_the_server_keeps_serving() {
     sampling.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
     let max_rss = max_rss.load(Ordering::Relaxed);
-    print!("{report}");
+    print!("hostile: summary\n{report}");
     for f in &failed {
         println!("hostile: FAILED {f}");
     }
