@@ -136,7 +136,11 @@ impl Codec {
             return Ok(());
         };
         if first < 0x80 {
-            return Ok(());
+            return if Self::known_operation(&buf[2..]) {
+                Ok(())
+            } else {
+                refuse("unknown LDAP operation")
+            };
         }
         let octets = usize::from(first & 0x7f);
         if octets == 0 || octets > 4 {
@@ -151,7 +155,38 @@ impl Codec {
         if announced > MAX_MESSAGE_BYTES {
             return refuse("LDAP message too large");
         }
+        if !Self::known_operation(&buf[2 + octets..]) {
+            return refuse("unknown LDAP operation");
+        }
         Ok(())
+    }
+
+    /// Whether the operation of a message whose contents start `contents` is one ldap3_proto
+    /// decodes (true while the bytes are not there yet). ldap3_proto prints every unknown
+    /// application tag to stdout (`println!`): a client could fill the journal with them, and
+    /// where stdout is a closed pipe each print panics the connection's task.
+    fn known_operation(contents: &[u8]) -> bool {
+        // messageID INTEGER (short form), then the protocolOp's tag.
+        let (Some(&0x02), Some(&id_len)) = (contents.first(), contents.get(1)) else {
+            return true;
+        };
+        if id_len >= 0x80 {
+            return true;
+        }
+        let Some(&tag) = contents.get(2 + usize::from(id_len)) else {
+            return true;
+        };
+        if tag & 0xc0 != 0x40 {
+            // Not an APPLICATION tag: ldap3_proto refuses it without printing.
+            return true;
+        }
+        let constructed = tag & 0x20 != 0;
+        match tag & 0x1f {
+            2 => true,
+            10 | 16 => !constructed,
+            0 | 1 | 3..=9 | 11..=15 | 19 | 23..=25 => constructed,
+            _ => false,
+        }
     }
 }
 
@@ -262,5 +297,34 @@ mod tests {
         );
         assert!(Codec::check_header(&[0x30, 0x0c]).is_ok());
         assert!(Codec::check_header(&[]).is_ok());
+    }
+
+    #[test]
+    fn unknown_operations_are_refused_before_ldap3_proto_prints_them() {
+        // SEQUENCE { messageID 1, [APPLICATION n] }.
+        let message = |op: u8| [0x30, 0x05, 0x02, 0x01, 0x01, op, 0x00];
+        for unknown in [
+            0x71,
+            0x74,
+            0x7a,
+            0x7f,
+            0x40,
+            0x4a | 0x20,
+            0x50 | 0x20,
+            0x63 & 0xdf,
+        ] {
+            assert!(
+                Codec::check_header(&message(unknown)).is_err(),
+                "{unknown:#x}"
+            );
+        }
+        // Bind, unbind, search, delete, abandon, extended; a non-APPLICATION tag is left to
+        // ldap3_proto; too few bytes yet.
+        for known in [0x60, 0x42, 0x63, 0x4a, 0x50, 0x77, 0x04] {
+            assert!(Codec::check_header(&message(known)).is_ok(), "{known:#x}");
+        }
+        assert!(Codec::check_header(&[0x30, 0x05, 0x02, 0x01]).is_ok());
+        // A message id in long form: left to ldap3_proto.
+        assert!(Codec::check_header(&[0x30, 0x06, 0x02, 0x81, 0x01, 0x01, 0x71, 0x00]).is_ok());
     }
 }
