@@ -45,9 +45,23 @@ pub struct Settings {
     /// Longest a request may take, in seconds.
     #[arg(long, env = "SWITCHYARD_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
-    /// Most connections served at once.
+    /// Most connections served at once; beyond it a connection gets 503 and is closed.
     #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most connections served at once from one client address; beyond it, 503.
+    #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// How long a client may take to finish its TLS handshake, in seconds.
+    #[arg(long, env = "SWITCHYARD_HANDSHAKE_TIMEOUT_SECS")]
+    pub handshake_timeout_secs: Option<u64>,
+    /// How long a client may take to send a request's headers, in seconds (on HTTP/1 this also
+    /// closes a keep-alive connection waiting that long for its next request).
+    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// A connection that moves no bytes and has no request being handled for this long is
+    /// closed, in seconds.
+    #[arg(long, env = "SWITCHYARD_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
     /// How long a Digest nonce stays fresh, in seconds.
     #[arg(long, env = "SWITCHYARD_NONCE_TTL_SECS")]
     pub nonce_ttl_secs: Option<u64>,
@@ -86,6 +100,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub handshake_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
     pub nonce_ttl_secs: u64,
     pub ldaps_listen: Option<SocketAddr>,
     pub ldap_listen: Option<SocketAddr>,
@@ -158,6 +176,22 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(1024),
+            max_connections_per_ip: given
+                .max_connections_per_ip
+                .or(file.max_connections_per_ip)
+                .unwrap_or(256),
+            handshake_timeout_secs: given
+                .handshake_timeout_secs
+                .or(file.handshake_timeout_secs)
+                .unwrap_or(10),
+            header_timeout_secs: given
+                .header_timeout_secs
+                .or(file.header_timeout_secs)
+                .unwrap_or(10),
+            idle_timeout_secs: given
+                .idle_timeout_secs
+                .or(file.idle_timeout_secs)
+                .unwrap_or(60),
             nonce_ttl_secs: given.nonce_ttl_secs.or(file.nonce_ttl_secs).unwrap_or(300),
             ldaps_listen: given.ldaps_listen.or(file.ldaps_listen),
             ldap_listen: given.ldap_listen.or(file.ldap_listen),
@@ -195,6 +229,16 @@ impl Config {
         if self.request_timeout_secs == 0 || self.max_connections == 0 || self.nonce_ttl_secs == 0 {
             anyhow::bail!(
                 "request_timeout_secs, max_connections and nonce_ttl_secs must be positive"
+            );
+        }
+        if self.max_connections_per_ip == 0
+            || self.handshake_timeout_secs == 0
+            || self.header_timeout_secs == 0
+            || self.idle_timeout_secs == 0
+        {
+            anyhow::bail!(
+                "max_connections_per_ip, handshake_timeout_secs, header_timeout_secs and \
+                 idle_timeout_secs must be positive"
             );
         }
         if let Some(url) = &self.call_controller_url {

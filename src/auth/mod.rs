@@ -150,12 +150,13 @@ impl FailureThrottle {
             .then(|| u64::try_from((ends - now) / 1000 + 1).unwrap_or(1))
     }
 
-    fn record(&self, ip: IpAddr, now: i64) {
+    /// Counts a failure; true when it is the one that throttles the address.
+    fn record(&self, ip: IpAddr, now: i64) -> bool {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_TRACKED_ADDRESSES && !map.contains_key(&ip) {
             map.retain(|_, (start, _)| now < *start + FAILURE_WINDOW_MILLIS);
             if map.len() >= MAX_TRACKED_ADDRESSES {
-                return;
+                return false;
             }
         }
         let entry = map.entry(ip).or_insert((now, 0));
@@ -163,6 +164,7 @@ impl FailureThrottle {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
+        entry.1 == MAX_FAILURES
     }
 }
 
@@ -414,11 +416,31 @@ impl Authenticator {
         claimed: Option<&str>,
         reason: &str,
     ) {
-        self.failures.record(meta.peer, self.core.now());
         let claimed_login = claimed.map(|c| c.chars().take(64).collect());
         let mut actor = meta.actor(Principal::Anonymous { claimed_login }, "none", dialect);
         actor.method = format!("{} {}", meta.method, meta.audit_uri);
-        self.core.record_failed_auth(&actor, reason).await;
+        self.record_failure(&actor, reason).await;
+    }
+
+    /// Seconds until `peer` may try a credential again, if its failures throttle it now; for
+    /// credentials checked outside this module (sipXconfig private keys).
+    pub fn throttled(&self, peer: IpAddr) -> Option<u64> {
+        self.failures.blocked(peer, self.core.now())
+    }
+
+    /// Audits a failed credential check by `actor` and counts it towards its address's
+    /// throttle; the failure that starts the throttle is audited too (once per window, so a
+    /// throttled guesser writes no rows).
+    pub async fn record_failure(&self, actor: &Actor, reason: &str) {
+        let throttles = actor
+            .peer_ip
+            .is_some_and(|ip| self.failures.record(ip, self.core.now()));
+        self.core.record_failed_auth(actor, reason).await;
+        if throttles {
+            self.core
+                .record_throttled(actor, MAX_FAILURES, FAILURE_WINDOW_MILLIS / 1000)
+                .await;
+        }
     }
 }
 
@@ -573,9 +595,9 @@ pub(crate) mod tests {
     fn failures_are_throttled_per_address_and_window() {
         let throttle = FailureThrottle::default();
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        for _ in 0..MAX_FAILURES {
+        for n in 1..=MAX_FAILURES {
             assert_eq!(throttle.blocked(a, 1_000), None);
-            throttle.record(a, 1_000);
+            assert_eq!(throttle.record(a, 1_000), n == MAX_FAILURES);
         }
         assert_eq!(throttle.blocked(a, 1_000), Some(61));
         assert_eq!(
@@ -588,7 +610,7 @@ pub(crate) mod tests {
             None,
             "the window ends"
         );
-        throttle.record(a, 1_000 + FAILURE_WINDOW_MILLIS);
+        assert!(!throttle.record(a, 1_000 + FAILURE_WINDOW_MILLIS));
         assert_eq!(
             throttle.blocked(a, 2_000 + FAILURE_WINDOW_MILLIS),
             None,

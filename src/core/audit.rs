@@ -96,6 +96,9 @@ pub enum Event {
     AdminSignedOut = 2001,
     AuthFailed = 9000,
     ApiRefused = 9001,
+    /// An address reached the failed-authentication limit of a login path and is refused
+    /// every credential until its window ends (written once per window).
+    AddressThrottled = 9100,
 }
 
 impl Event {

@@ -159,6 +159,25 @@ impl Core {
         .await;
     }
 
+    /// Audits that `actor`'s address is refused every credential for `window_secs` after
+    /// `failures` failed attempts (the credential-guessing throttle).
+    pub async fn record_throttled(&self, actor: &Actor, failures: u32, window_secs: i64) {
+        let detail = json!({
+            "reason": format!(
+                "{failures} failed authentications within {window_secs} s: the address is \
+                 refused every credential until the window ends"
+            ),
+        });
+        self.audit_only(
+            actor,
+            Event::AddressThrottled,
+            Outcome::Refused,
+            String::new(),
+            detail,
+        )
+        .await;
+    }
+
     /// Audits a call refused by the API gates.
     pub async fn record_refused_call(&self, actor: &Actor, reason: &str) {
         self.audit_refused(actor, json!({ "reason": reason })).await;

@@ -162,6 +162,17 @@ impl Core {
         })
     }
 
+    /// Audits a wrong web password, and the throttle when this failure starts it (the next
+    /// attempt is refused before any check, so that happens once per window).
+    async fn record_failed_sign_in(&self, actor: &Actor, reason: &str) {
+        self.record_failed_auth(actor, reason).await;
+        if let Ok(Some(_)) = self.sign_in_throttled(actor).await {
+            let failures = u32::try_from(MAX_FAILED_SIGN_INS).unwrap_or(u32::MAX);
+            self.record_throttled(actor, failures, FAILURE_WINDOW_MILLIS / 1000)
+                .await;
+        }
+    }
+
     /// Signs in with a customer login's web password. `actor` describes the request (its
     /// principal is ignored). Failures are audited and count towards the address's throttle.
     pub async fn sign_in(
@@ -187,7 +198,7 @@ impl Core {
                 failed.principal = Principal::Anonymous {
                     claimed_login: Some(login.chars().take(64).collect()),
                 };
-                self.record_failed_auth(&failed, "wrong login or password")
+                self.record_failed_sign_in(&failed, "wrong login or password")
                     .await;
                 return Err(SignInError::WrongCredentials);
             }
@@ -305,7 +316,7 @@ impl Core {
             .read(move |conn| Ok::<_, CoreError>(db::sessions::web_password_hash(conn, login_id)?))
             .await?;
         if !verify_off_thread(current.to_string(), stored).await? {
-            self.record_failed_auth(actor, "wrong current web password")
+            self.record_failed_sign_in(actor, "wrong current web password")
                 .await;
             return Err(CoreError::invalid(
                 "current web password",

@@ -13,10 +13,11 @@ use ldap3_proto::LdapCodec;
 use ldap3_proto::proto::{LdapMsg, LdapResultCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Framed;
 
+use super::limits::{Admission, ConnectionLimits};
 use super::{AppState, next_connection, tls_handshake};
 use crate::dialects::ldap::{LdapSession, Reply, disconnection};
 
@@ -25,8 +26,10 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const MAX_BER_DEPTH: usize = 48;
 /// A connection with no request for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_mins(5);
-/// LDAP connections served at once.
-const MAX_CONNECTIONS: usize = 512;
+/// LDAP connections served at once, per listener; beyond it (or `max_connections_per_ip` from
+/// one address) a connection is closed at once: LDAP has no "busy, come back later" before a
+/// request, and a client retries a closed connection anyway.
+pub const MAX_CONNECTIONS: usize = 512;
 /// Operations one address may make per window; beyond that its requests get `busy`.
 const MAX_OPERATIONS: u32 = 100_000;
 const OPERATION_WINDOW_MILLIS: i64 = 10_000;
@@ -66,11 +69,16 @@ pub async fn accept_loop(
     mode: Mode,
     acceptor: TlsAcceptor,
     state: Arc<AppState>,
+    limits: Arc<ConnectionLimits>,
+    handshake_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let limit = Arc::new(OperationLimit::default());
-    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
+    while let Some((stream, peer)) = next_connection(&listener, &mut stop).await {
+        let Admission::Serve(permit) = limits.admit(peer.ip()) else {
+            tracing::debug!(%peer, "over an LDAP connection limit: closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (state, acceptor, limit, stop) =
             (state.clone(), acceptor.clone(), limit.clone(), stop.clone());
@@ -78,7 +86,8 @@ pub async fn accept_loop(
             let _permit = permit;
             match mode {
                 Mode::Ldaps => {
-                    let Some(tls) = tls_handshake(&acceptor, stream, peer).await else {
+                    let Some(tls) = tls_handshake(&acceptor, stream, peer, handshake_timeout).await
+                    else {
                         return;
                     };
                     let mut session = LdapSession::new(state.clone(), peer, true);
@@ -88,7 +97,9 @@ pub async fn accept_loop(
                     let mut session = LdapSession::new(state.clone(), peer, false);
                     let mut plain = framed(stream);
                     if serve(&mut plain, &mut session, &state, &limit, stop.clone()).await {
-                        let Some(tls) = tls_handshake(&acceptor, plain.into_inner(), peer).await
+                        let Some(tls) =
+                            tls_handshake(&acceptor, plain.into_inner(), peer, handshake_timeout)
+                                .await
                         else {
                             return;
                         };
@@ -125,7 +136,11 @@ impl Codec {
             return Ok(());
         };
         if first < 0x80 {
-            return Ok(());
+            return if Self::known_operation(&buf[2..]) {
+                Ok(())
+            } else {
+                refuse("unknown LDAP operation")
+            };
         }
         let octets = usize::from(first & 0x7f);
         if octets == 0 || octets > 4 {
@@ -140,7 +155,38 @@ impl Codec {
         if announced > MAX_MESSAGE_BYTES {
             return refuse("LDAP message too large");
         }
+        if !Self::known_operation(&buf[2 + octets..]) {
+            return refuse("unknown LDAP operation");
+        }
         Ok(())
+    }
+
+    /// Whether the operation of a message whose contents start `contents` is one ldap3_proto
+    /// decodes (true while the bytes are not there yet). ldap3_proto prints every unknown
+    /// application tag to stdout (`println!`): a client could fill the journal with them, and
+    /// where stdout is a closed pipe each print panics the connection's task.
+    fn known_operation(contents: &[u8]) -> bool {
+        // messageID INTEGER (short form), then the protocolOp's tag.
+        let (Some(&0x02), Some(&id_len)) = (contents.first(), contents.get(1)) else {
+            return true;
+        };
+        if id_len >= 0x80 {
+            return true;
+        }
+        let Some(&tag) = contents.get(2 + usize::from(id_len)) else {
+            return true;
+        };
+        if tag & 0xc0 != 0x40 {
+            // Not an APPLICATION tag: ldap3_proto refuses it without printing.
+            return true;
+        }
+        let constructed = tag & 0x20 != 0;
+        match tag & 0x1f {
+            2 => true,
+            10 | 16 => !constructed,
+            0 | 1 | 3..=9 | 11..=15 | 19 | 23..=25 => constructed,
+            _ => false,
+        }
     }
 }
 
@@ -251,5 +297,34 @@ mod tests {
         );
         assert!(Codec::check_header(&[0x30, 0x0c]).is_ok());
         assert!(Codec::check_header(&[]).is_ok());
+    }
+
+    #[test]
+    fn unknown_operations_are_refused_before_ldap3_proto_prints_them() {
+        // SEQUENCE { messageID 1, [APPLICATION n] }.
+        let message = |op: u8| [0x30, 0x05, 0x02, 0x01, 0x01, op, 0x00];
+        for unknown in [
+            0x71,
+            0x74,
+            0x7a,
+            0x7f,
+            0x40,
+            0x4a | 0x20,
+            0x50 | 0x20,
+            0x63 & 0xdf,
+        ] {
+            assert!(
+                Codec::check_header(&message(unknown)).is_err(),
+                "{unknown:#x}"
+            );
+        }
+        // Bind, unbind, search, delete, abandon, extended; a non-APPLICATION tag is left to
+        // ldap3_proto; too few bytes yet.
+        for known in [0x60, 0x42, 0x63, 0x4a, 0x50, 0x77, 0x04] {
+            assert!(Codec::check_header(&message(known)).is_ok(), "{known:#x}");
+        }
+        assert!(Codec::check_header(&[0x30, 0x05, 0x02, 0x01]).is_ok());
+        // A message id in long form: left to ldap3_proto.
+        assert!(Codec::check_header(&[0x30, 0x06, 0x02, 0x81, 0x01, 0x01, 0x71, 0x00]).is_ok());
     }
 }

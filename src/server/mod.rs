@@ -5,6 +5,7 @@ pub mod call_controller;
 pub mod data_dir;
 pub mod healthcheck;
 pub mod ldap;
+pub mod limits;
 pub mod pages;
 pub mod pki;
 pub mod tls;
@@ -24,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tower_http::LatencyUnit;
@@ -43,12 +44,31 @@ use crate::core::Core;
 use crate::db::Db;
 use crate::dialects::{c5, feed, sip2sip, sipx, sipx_soap, xmlrpc};
 
-/// How long a client may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most header lines and bytes in a request head; beyond them, 431 (on HTTP/1 the byte limit is
+/// hyper's read buffer, which a request head must fit in).
+const MAX_HEADERS: usize = 100;
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The per-connection timeouts (`handshake_timeout_secs`, `header_timeout_secs`,
+/// `idle_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub handshake: Duration,
+    pub header: Duration,
+    pub idle: Duration,
+}
+
+impl Timeouts {
+    fn of(config: &Config) -> Self {
+        Self {
+            handshake: Duration::from_secs(config.handshake_timeout_secs),
+            header: Duration::from_secs(config.header_timeout_secs),
+            idle: Duration::from_secs(config.idle_timeout_secs),
+        }
+    }
+}
 
 /// Facts about the connection a request arrived on, put into every request's extensions.
 #[derive(Debug, Clone)]
@@ -294,32 +314,30 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut loops = Vec::new();
+    let timeouts = Timeouts::of(&config);
     for (listener, mode) in ldap_listeners {
         loops.push(tokio::spawn(ldap::accept_loop(
             listener,
             mode,
             acceptor.clone(),
             state.clone(),
+            limits::ConnectionLimits::new(ldap::MAX_CONNECTIONS, config.max_connections_per_ip),
+            timeouts.handshake,
             stop_rx.clone(),
         )));
     }
-    let permits = Arc::new(Semaphore::new(config.max_connections));
-    loops.push(tokio::spawn(accept_loop(
-        https,
-        Some(acceptor),
-        app.clone(),
-        graceful.clone(),
-        permits.clone(),
-        stop_rx.clone(),
-    )));
-    if let Some(http) = http {
+    let limits =
+        limits::ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
+    let listeners = std::iter::once((https, Some(acceptor))).chain(http.map(|l| (l, None)));
+    for (listener, tls) in listeners {
         loops.push(tokio::spawn(accept_loop(
-            http,
-            None,
-            app,
+            listener,
+            tls,
+            app.clone(),
             graceful.clone(),
-            permits,
-            stop_rx,
+            limits.clone(),
+            timeouts,
+            stop_rx.clone(),
         )));
     }
     shutdown.await;
@@ -338,25 +356,17 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send) ->
     Ok(())
 }
 
-/// The next connection, once a permit is free; None when told to stop.
+/// The next connection; None when told to stop. Accepting never waits for a free place: the
+/// caller decides with [`limits::ConnectionLimits::admit`].
 pub(crate) async fn next_connection(
     listener: &TcpListener,
-    permits: &Arc<Semaphore>,
     stop: &mut watch::Receiver<bool>,
-) -> Option<(
-    tokio::sync::OwnedSemaphorePermit,
-    tokio::net::TcpStream,
-    SocketAddr,
-)> {
-    let permit = tokio::select! {
-        _ = stop.changed() => return None,
-        permit = permits.clone().acquire_owned() => permit.ok()?,
-    };
+) -> Option<(tokio::net::TcpStream, SocketAddr)> {
     loop {
         tokio::select! {
             _ = stop.changed() => return None,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => return Some((permit, stream, peer)),
+                Ok(accepted) => return Some(accepted),
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -367,16 +377,17 @@ pub(crate) async fn next_connection(
     }
 }
 
-/// The TLS handshake of a connection, under [`HANDSHAKE_TIMEOUT`]; None (logged) when it fails.
+/// The TLS handshake of a connection, under `timeout`; None (logged) when it fails.
 pub(crate) async fn tls_handshake<S>(
     acceptor: &TlsAcceptor,
     stream: S,
     peer: SocketAddr,
+    timeout: Duration,
 ) -> Option<tokio_rustls::server::TlsStream<S>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -390,16 +401,34 @@ where
 }
 
 /// Accepts connections until told to stop. Each connection runs in its own task: the TLS
-/// handshake there, under a timeout, so a silent client never stalls accepting.
+/// handshake there, under a timeout, so a silent client never stalls accepting. A connection
+/// over a limit is shed ([`shed`]) rather than left waiting.
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
     graceful: Arc<GracefulShutdown>,
-    permits: Arc<Semaphore>,
+    limits: Arc<limits::ConnectionLimits>,
+    timeouts: Timeouts,
     mut stop: watch::Receiver<bool>,
 ) {
-    while let Some((permit, stream, peer)) = next_connection(&listener, &permits, &mut stop).await {
+    while let Some((stream, peer)) = next_connection(&listener, &mut stop).await {
+        let slot = match limits.admit(peer.ip()) {
+            limits::Admission::Serve(slot) => slot,
+            limits::Admission::Shed(permit) => {
+                tracing::debug!(%peer, "over a connection limit: answering 503");
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    shed(stream, tls, peer).await;
+                });
+                continue;
+            }
+            limits::Admission::Close => {
+                tracing::debug!(%peer, "over every connection limit: closed");
+                continue;
+            }
+        };
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let mut info = ConnInfo {
@@ -412,20 +441,35 @@ async fn accept_loop(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let _permit = permit;
+            let _slot = slot;
             let mut builder = ConnBuilder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
+                .header_read_timeout(timeouts.header)
+                .max_headers(MAX_HEADERS)
+                .max_buf_size(MAX_HEADER_BYTES);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+            let activity = limits::Activity::new();
             let service = |info: ConnInfo| {
+                let activity = activity.clone();
                 hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(info.clone());
-                    app.clone().oneshot(request)
+                    let in_flight = activity.request();
+                    let answer = app.clone().oneshot(request);
+                    async move {
+                        let answer = answer.await;
+                        drop(in_flight);
+                        answer
+                    }
                 })
             };
             if let Some(acceptor) = tls {
-                let Some(stream) = tls_handshake(&acceptor, stream, peer).await else {
+                let Some(stream) = tls_handshake(&acceptor, stream, peer, timeouts.handshake).await
+                else {
                     return;
                 };
                 // Only a certificate the client-CA verifier accepted gets here.
@@ -435,12 +479,88 @@ async fn accept_loop(
                     .peer_certificates()
                     .and_then(pki::peer_client_cert)
                     .map(Arc::new);
-                let conn = builder.serve_connection(TokioIo::new(stream), service(info));
-                let _ = watcher.watch(conn.into_owned()).await;
+                let io = TokioIo::new(limits::Tracked::new(stream, activity.clone()));
+                let conn = builder.serve_connection(io, service(info));
+                until_idle(watcher.watch(conn.into_owned()), &activity, timeouts, peer).await;
             } else {
-                let conn = builder.serve_connection(TokioIo::new(stream), service(info));
-                let _ = watcher.watch(conn.into_owned()).await;
+                let io = TokioIo::new(limits::Tracked::new(stream, activity.clone()));
+                let conn = builder.serve_connection(io, service(info));
+                until_idle(watcher.watch(conn.into_owned()), &activity, timeouts, peer).await;
             }
         });
     }
+}
+
+/// Drives a connection until it ends or has been idle too long (then it is dropped, which
+/// closes it): the header timeout before its first byte (hyper's own header timeout starts only
+/// once the first bytes have told HTTP/1 from HTTP/2), the idle timeout after.
+async fn until_idle(
+    conn: impl Future<Output = impl Sized>,
+    activity: &limits::Activity,
+    timeouts: Timeouts,
+    peer: SocketAddr,
+) {
+    tokio::pin!(conn);
+    loop {
+        let (idle_for, moved) = activity.idle_for();
+        let idle = if moved {
+            timeouts.idle
+        } else {
+            timeouts.header
+        };
+        if idle_for >= idle {
+            tracing::debug!(%peer, "closing an idle connection");
+            return;
+        }
+        tokio::select! {
+            _ = &mut conn => return,
+            () = tokio::time::sleep(idle.saturating_sub(idle_for)) => {}
+        }
+    }
+}
+
+/// Answers a connection over a limit with 503 and `Retry-After`, then closes it; all within
+/// [`limits::SHED_TIMEOUT`]. On TLS this costs a handshake: the alternative, closing without a
+/// word, leaves clients unable to tell overload from a dead server, so the handshake is paid
+/// under a short timeout and the number of connections being shed at once is capped
+/// ([`limits::ConnectionLimits`]); beyond that cap connections are closed at once.
+async fn shed(stream: tokio::net::TcpStream, tls: Option<TlsAcceptor>, peer: SocketAddr) {
+    let busy = hyper::service::service_fn(|_request: Request<hyper::body::Incoming>| async {
+        let mut response = axum::response::Response::new(http_body_util::Full::new(
+            bytes::Bytes::from_static(b"the server is busy; try again later\n"),
+        ));
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        let headers = response.headers_mut();
+        headers.insert(header::RETRY_AFTER, limits::RETRY_AFTER_SECS.into());
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    let mut builder = ConnBuilder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .keep_alive(false)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits::SHED_TIMEOUT)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEADER_BYTES);
+    let answer = async {
+        let _ = stream.set_nodelay(true);
+        if let Some(acceptor) = tls {
+            let Some(stream) = tls_handshake(&acceptor, stream, peer, limits::SHED_TIMEOUT).await
+            else {
+                return;
+            };
+            let _ = builder.serve_connection(TokioIo::new(stream), busy).await;
+        } else {
+            let _ = builder.serve_connection(TokioIo::new(stream), busy).await;
+        }
+    };
+    let _ = tokio::time::timeout(limits::SHED_TIMEOUT, answer).await;
 }

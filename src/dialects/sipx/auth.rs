@@ -89,6 +89,14 @@ pub async fn private_key(
     meta: &RequestMeta,
     key: &str,
 ) -> Result<Subscriber, Response> {
+    // Keys are guessed like passwords: the same per-address throttle.
+    if let Some(retry_after_secs) = state.auth.throttled(meta.peer) {
+        return Err(refuse_outcome(
+            state,
+            meta,
+            AuthOutcome::Throttled { retry_after_secs },
+        ));
+    }
     match state.core.find_private_key_holder(key).await {
         Ok(Some(holder)) => Ok(Subscriber {
             subscriber_id: holder.subscriber_id,
@@ -104,8 +112,8 @@ pub async fn private_key(
             );
             actor.method = format!("{} /sipxconfig/rest/private/...", meta.method);
             state
-                .core
-                .record_failed_auth(&actor, "unknown private user key")
+                .auth
+                .record_failure(&actor, "unknown private user key")
                 .await;
             Err(Refusal::new(StatusCode::FORBIDDEN, "unknown private user key").into_response())
         }
