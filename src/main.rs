@@ -7,7 +7,9 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // ldap3_proto logs every malformed client message at ERROR: a client could
+                // fill the log at will. The LDAP listener logs unreadable messages itself, at debug.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ldap3_proto=off")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
