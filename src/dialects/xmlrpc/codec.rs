@@ -2019,3 +2019,60 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text XML 1.0 can carry (the writer would replace anything else).
+    const XML_TEXT: &str = "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,12}";
+
+    fn date_time() -> impl Strategy<Value = PrimitiveDateTime> {
+        (0..=9999_i32, 1..=365_u16, 0..86_400_u32).prop_map(|(year, day, second)| {
+            let date = Date::from_ordinal_date(year, day).unwrap();
+            let time = Time::from_hms(
+                (second / 3600) as u8,
+                (second / 60 % 60) as u8,
+                (second % 60) as u8,
+            )
+            .unwrap();
+            PrimitiveDateTime::new(date, time)
+        })
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            any::<bool>().prop_map(Value::Bool),
+            XML_TEXT.prop_map(Value::Str),
+            any::<f64>()
+                .prop_filter("finite", |d| d.is_finite())
+                .prop_map(Value::Double),
+            date_time().prop_map(Value::DateTime),
+            proptest::collection::vec(any::<u8>(), 0..24).prop_map(Value::Base64),
+            Just(Value::Nil),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(XML_TEXT, inner, 0..6).prop_map(Value::Struct),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any value tree the writer sends, the parser reads back equal.
+        #[test]
+        fn rendered_calls_parse_back_equal(
+            method in "[A-Za-z0-9_.:/]{1,20}",
+            params in proptest::collection::vec(value(), 0..4),
+        ) {
+            let body = render_method_call(&method, &params);
+            let call = parse_method_call(body.as_bytes(), &Limits::default()).unwrap();
+            prop_assert_eq!(call.method, method);
+            prop_assert_eq!(call.params, params);
+        }
+    }
+}

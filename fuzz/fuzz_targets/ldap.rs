@@ -1,0 +1,49 @@
+//! LDAP PDUs: any bytes decode, through the listener's header check and ldap3_proto's codec with
+//! its size and depth limits, to messages or a refusal; each message encodes and decodes back
+//! to itself; a search's filter converts to an address-book filter within its limits, or is
+//! refused.
+
+use bytes::BytesMut;
+use ldap3_proto::proto::{LdapFilter, LdapOp};
+use switchyard::core::CoreError;
+use switchyard::core::address_book::{Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
+use switchyard::fuzzing::{ldap_decode, ldap_encode, ldap_filter};
+
+/// Depth and node count of a converted filter, counted as the limits count them.
+fn size(f: &Filter, depth: usize, nodes: &mut usize, deepest: &mut usize) {
+    *nodes += 1;
+    *deepest = (*deepest).max(depth);
+    match f {
+        Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| size(f, depth + 1, nodes, deepest)),
+        Filter::Not(f) => size(f, depth + 1, nodes, deepest),
+        _ => {}
+    }
+}
+
+fn check_filter(filter: &LdapFilter) {
+    match ldap_filter(filter) {
+        Ok(converted) => {
+            let (mut nodes, mut deepest) = (0, 0);
+            size(&converted, 1, &mut nodes, &mut deepest);
+            assert!(nodes <= MAX_FILTER_NODES && deepest <= MAX_FILTER_DEPTH);
+        }
+        Err(e) => assert!(matches!(e, CoreError::Invalid { .. }), "{e:?}"),
+    }
+}
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        let mut buf = BytesMut::from(data);
+        let (messages, _refused) = ldap_decode(&mut buf);
+        for msg in messages {
+            if let LdapOp::SearchRequest(search) = &msg.op {
+                check_filter(&search.filter);
+            }
+            let mut encoded = ldap_encode(msg.clone())
+                .unwrap_or_else(|e| panic!("decoded message does not encode: {e} {msg:?}"));
+            let (again, refused) = ldap_decode(&mut encoded);
+            assert!(refused.is_none(), "{refused:?} {msg:?}");
+            assert_eq!(again, vec![msg]);
+        }
+    });
+}
