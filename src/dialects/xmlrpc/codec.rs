@@ -1008,6 +1008,10 @@ fn is_decimal(s: &str) -> bool {
 /// Accepts `YYYYMMDD` or `YYYY-MM-DD`, `T`, `HH:MM:SS` or `HHMMSS`, optional
 /// fraction, optional `Z` or `±HH[:MM]` offset (converted to UTC).
 fn parse_datetime(s: &str) -> Option<PrimitiveDateTime> {
+    // Every form is ASCII, and the compact ones below are split by byte count.
+    if !s.is_ascii() {
+        return None;
+    }
     let number = |s: &str, len: usize| -> Option<u32> {
         (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
             .then(|| s.parse().ok())
@@ -1082,7 +1086,10 @@ fn parse_datetime(s: &str) -> Option<PrimitiveDateTime> {
     let utc = local
         .assume_offset(offset)
         .checked_to_offset(UtcOffset::UTC)?;
-    Some(PrimitiveDateTime::new(utc.date(), utc.time()))
+    // A date the writer could not send back (it writes four-digit years) is refused.
+    (0..=9999)
+        .contains(&utc.year())
+        .then(|| PrimitiveDateTime::new(utc.date(), utc.time()))
 }
 
 #[cfg(test)]
@@ -1403,6 +1410,27 @@ mod tests {
             "20240304T14:03:07+1:00",
             "20240304T14:03:07Zjunk",
             "20240304T14:03",
+        ] {
+            assert_eq!(
+                fault_code(value(&format!(
+                    "<dateTime.iso8601>{text}</dateTime.iso8601>"
+                ))),
+                INVALID_XMLRPC,
+                "{text}"
+            );
+        }
+    }
+
+    /// Found by fuzzing: a non-ASCII character where the compact forms are split by byte
+    /// count panicked, and an offset could move a date out of the years the writer can send.
+    #[test]
+    fn non_ascii_and_out_of_range_datetimes_are_faults() {
+        for text in [
+            "abc\u{e9}567T14:03:07",
+            "20240304Ta\u{e9}123",
+            "20240304T14:03:07+a\u{e9}1",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
         ] {
             assert_eq!(
                 fault_code(value(&format!(
