@@ -32,7 +32,11 @@ fn main() {
         if let Err(e) = parse_json_body(content_type, body, &[]) {
             assert!(matches!(e.status, 400 | 415), "{e:?}");
         }
-        let allowed = if selector & 4 == 0 { ALL_OPS } else { REPLACE_COPY };
+        let allowed = if selector & 4 == 0 {
+            ALL_OPS
+        } else {
+            REPLACE_COPY
+        };
         let ops = match patch::parse(content_type, body, allowed) {
             Ok(ops) => ops,
             Err(e) => {

@@ -17,11 +17,18 @@ fn main() {
         };
         assert!(query.page >= 1 && query.rows >= 1);
         let links = nav("subscribers", &query, true);
-        for href in [Some(&links.self_href), links.next.as_ref(), links.prev.as_ref()]
-            .into_iter()
-            .flatten()
+        for href in [
+            Some(&links.self_href),
+            links.next.as_ref(),
+            links.prev.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
         {
-            assert!(href.is_ascii() && !href.contains(['#', ' ', '"', '<', '>']), "{href}");
+            assert!(
+                href.is_ascii() && !href.contains(['#', ' ', '"', '<', '>']),
+                "{href}"
+            );
         }
         let (_, self_query) = links.self_href.split_once('?').unwrap_or_default();
         let again = parse(Some(self_query))

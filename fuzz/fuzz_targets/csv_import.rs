@@ -23,7 +23,11 @@ fn main() {
                         .strip_prefix("line ")
                         .and_then(|n| n.parse().ok())
                         .unwrap_or_else(|| panic!("row named {:?}", row.place));
-                    assert!(line > last && line <= lines, "{} after line {last}", row.place);
+                    assert!(
+                        line > last && line <= lines,
+                        "{} after line {last}",
+                        row.place
+                    );
                     last = line;
                 }
             }

@@ -14,7 +14,11 @@ fn size(f: &Filter, depth: usize, nodes: &mut usize, deepest: &mut usize) {
     *nodes += 1;
     *deepest = (*deepest).max(depth);
     match f {
-        Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| size(f, depth + 1, nodes, deepest)),
+        Filter::And(fs) | Filter::Or(fs) => {
+            for f in fs {
+                size(f, depth + 1, nodes, deepest);
+            }
+        }
         Filter::Not(f) => size(f, depth + 1, nodes, deepest),
         _ => {}
     }

@@ -28,8 +28,13 @@ fn main() {
             Ok(call) => call,
             Err(fault) => {
                 assert!(
-                    [NOT_WELL_FORMED, UNSUPPORTED_ENCODING, INVALID_CHARACTER, INVALID_XMLRPC]
-                        .contains(&fault.code),
+                    [
+                        NOT_WELL_FORMED,
+                        UNSUPPORTED_ENCODING,
+                        INVALID_CHARACTER,
+                        INVALID_XMLRPC
+                    ]
+                    .contains(&fault.code),
                     "unexpected fault code {}",
                     fault.code
                 );
@@ -43,7 +48,10 @@ fn main() {
             .unwrap_or_else(|f| panic!("rendered call refused: {f}\n{rendered}"));
         assert_eq!(again.method, call.method);
         let sent: Vec<Value> = call.params.iter().map(as_sent).collect();
-        assert_eq!(again.params, sent, "round trip changed the values\n{rendered}");
+        assert_eq!(
+            again.params, sent,
+            "round trip changed the values\n{rendered}"
+        );
         for value in &call.params {
             let _ = render_response(value);
         }

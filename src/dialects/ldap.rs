@@ -716,7 +716,9 @@ mod proptests {
         *deepest = (*deepest).max(depth);
         match f {
             LdapFilter::And(fs) | LdapFilter::Or(fs) => {
-                fs.iter().for_each(|f| size(f, depth + 1, nodes, deepest));
+                for f in fs {
+                    size(f, depth + 1, nodes, deepest);
+                }
             }
             LdapFilter::Not(f) => size(f, depth + 1, nodes, deepest),
             _ => {}
