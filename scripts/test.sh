@@ -52,6 +52,7 @@ if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; the
 fi
 
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check # the fuzz targets (fuzz/, its own crate)
 cargo clippy --all-targets -- -D warnings
 # Unit tests and the integration-test binary (the examples are benchmark tools, linted above).
 log=$(mktemp)
