@@ -272,9 +272,10 @@ deny_check() {
   if [ -n "$deny_install" ] && ! wait "$deny_install"; then
     tail -n 30 "$deny_log"; return 1
   fi
-  cargo deny --log-level error check licenses bans sources
+  cargo deny --log-level error check licenses bans sources &&
+    cargo deny --manifest-path fuzz/Cargo.toml --log-level error check licenses bans sources
 }
-check "cargo deny check licenses bans sources" deny_check
+check "cargo deny check licenses bans sources (the appliance, then fuzz/)" deny_check
 check "fuzzing: 15 s per parser target, no crash or hang (fuzz/run.sh)" bash fuzz/run.sh 15
 rm -f "$deny_log"
 
