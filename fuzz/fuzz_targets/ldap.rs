@@ -52,8 +52,9 @@ fn main() {
             // ldap3_proto truncates an over-long INTEGER (a message id, an abandon's id) to
             // i32 on decode, so the first encoding may differ from the input; from then on the
             // bytes must be a fixed point, and the operation the same. It also decodes message
-            // ids below 0 (RFC 4511 allows 0..2^31-1) but encodes them as other numbers.
-            if msg.msgid < 0 {
+            // and abandon ids below 0 (RFC 4511 allows 0..2^31-1) but encodes them as other
+            // numbers.
+            if msg.msgid < 0 || matches!(msg.op, LdapOp::AbandonRequest(id) if id < 0) {
                 continue;
             }
             let encoded = ldap_encode(msg.clone())
