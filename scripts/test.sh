@@ -41,8 +41,18 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 if ! cargo deb --version >/dev/null 2>&1; then
   cargo install cargo-deb --version 3.8.0 --locked
 fi
+# cargo-deny checks licenses, duplicate and wildcard versions, and sources against deny.toml.
+# Building it takes minutes, so it builds in the background while the tests run.
+deny_version=0.20.2
+deny_log=$(mktemp)
+deny_install=
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+  cargo install cargo-deny --version "$deny_version" --locked >"$deny_log" 2>&1 &
+  deny_install=$!
+fi
 
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check # the fuzz targets (fuzz/, its own crate)
 cargo clippy --all-targets -- -D warnings
 # The flood tests hold thousands of connections on both ends: the soft limit on open files goes
 # up to the hard one (floods.rs fails with a clear message when it is still too low).
@@ -258,6 +268,19 @@ check "systemd-analyze: the unit is valid and confined" unit_is_valid_and_confin
 check "dpkg: install, serve as its own user, remove keeps data, purge deletes it" \
   deb_installs_keeps_data_on_remove_and_purges
 echo "packaging: $pkg_passed passed, $pkg_failed failed in $((SECONDS - pkg_started)) s"
+
+# Supply chain (deny.toml) and a short fuzzing run of every parser (fuzz/run.sh; the long run
+# is `bash fuzz/run.sh 600`). Counted like the packaging checks.
+deny_check() {
+  if [ -n "$deny_install" ] && ! wait "$deny_install"; then
+    tail -n 30 "$deny_log"; return 1
+  fi
+  cargo deny --log-level error check licenses bans sources &&
+    cargo deny --manifest-path fuzz/Cargo.toml --log-level error check licenses bans sources
+}
+check "cargo deny check licenses bans sources (the appliance, then fuzz/)" deny_check
+check "fuzzing: 15 s per parser target, no crash or hang (fuzz/run.sh)" bash fuzz/run.sh 15
+rm -f "$deny_log"
 
 echo "tests: $((passed + pkg_passed)) passed, $((failed + pkg_failed)) failed"
 if [ "$pkg_failed" -gt 0 ] && [ "$status" -eq 0 ]; then

@@ -513,7 +513,7 @@ enum VoucherCommand {
 
 /// Reads a CDR file: JSON lines when its first non-blank character is `{`, else CSV with a
 /// header row. Each record is named by its line for error messages.
-fn read_cdr_file(text: &str) -> Result<Vec<Fed<CdrInput>>> {
+pub(crate) fn read_cdr_file(text: &str) -> Result<Vec<Fed<CdrInput>>> {
     if text.trim_start().starts_with('{') {
         return text
             .lines()

@@ -9,4 +9,5 @@ pub mod config;
 pub mod core;
 pub mod db;
 pub mod dialects;
+pub mod fuzzing;
 pub mod server;

@@ -1075,3 +1075,67 @@ mod tests {
         assert_send_sync::<DigestAuthority>();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One parameter as a client may write it: quoted (with `\` escapes), or bare when the value
+    /// allows it; the name in any case.
+    fn written(name: &str, value: &str, quote: bool, upper: bool) -> String {
+        let name = if upper {
+            name.to_ascii_uppercase()
+        } else {
+            name.to_string()
+        };
+        let bare_ok = !value.is_empty()
+            && !value.starts_with('"')
+            && !value.contains(|c: char| c.is_ascii_whitespace() || c == ',');
+        if quote || !bare_ok {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{name}=\"{escaped}\"")
+        } else {
+            format!("{name}={value}")
+        }
+    }
+
+    proptest! {
+        /// Any values, quoted or bare, in any order, case and separators, read back as sent.
+        #[test]
+        fn parameters_round_trip(
+            values in proptest::collection::vec("\\PC{0,12}|[\"\\\\, =]{0,6}", 6),
+            quoting in proptest::collection::vec((any::<bool>(), any::<bool>()), 9),
+            nc in 1_u32..,
+            sha256 in any::<bool>(),
+            separator in proptest::sample::select(vec![", ", ",", " ", " ,\t", ",,"]),
+            order in Just((0..9).collect::<Vec<usize>>()).prop_shuffle(),
+        ) {
+            let names = ["username", "realm", "nonce", "uri", "response", "cnonce"];
+            let algorithm = if sha256 { "SHA-256" } else { "MD5" };
+            let nc_raw = format!("{nc:08x}");
+            let mut params: Vec<(&str, &str)> =
+                names.iter().copied().zip(values.iter().map(String::as_str)).collect();
+            params.extend([("algorithm", algorithm), ("qop", "auth"), ("nc", nc_raw.as_str())]);
+            let header = order
+                .iter()
+                .map(|&i| {
+                    let (name, value) = params[i];
+                    written(name, value, quoting[i].0, quoting[i].1)
+                })
+                .collect::<Vec<_>>()
+                .join(separator);
+            let creds = parse_authorization(&format!("Digest {header}")).unwrap();
+            prop_assert_eq!(&creds.username, &values[0]);
+            prop_assert_eq!(&creds.realm, &values[1]);
+            prop_assert_eq!(&creds.nonce, &values[2]);
+            prop_assert_eq!(&creds.uri, &values[3]);
+            prop_assert_eq!(&creds.response, &values[4]);
+            prop_assert_eq!(creds.cnonce.as_deref(), Some(values[5].as_str()));
+            prop_assert_eq!(creds.algorithm.as_str(), algorithm);
+            prop_assert_eq!(creds.qop.as_deref(), Some("auth"));
+            prop_assert_eq!(creds.nc, Some(nc));
+        }
+    }
+}

@@ -118,7 +118,7 @@ pub enum AuthOutcome {
 }
 
 /// The user name and password of a `Basic` Authorization header, if it is readable.
-fn basic_credentials(header: &str) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(header: &str) -> Option<(String, String)> {
     let b64 = header.split_whitespace().nth(1)?;
     let decoded =
         String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;

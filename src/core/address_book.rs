@@ -205,7 +205,7 @@ pub enum Filter {
 
 impl Filter {
     /// Refuses filters larger or deeper than the limits.
-    fn check(&self) -> CoreResult<()> {
+    pub(crate) fn check(&self) -> CoreResult<()> {
         fn walk(f: &Filter, depth: usize, nodes: &mut usize) -> CoreResult<()> {
             *nodes += 1;
             if depth > MAX_FILTER_DEPTH || *nodes > MAX_FILTER_NODES {

@@ -148,7 +148,7 @@ fn parse_dn(dn: &str) -> Option<Target> {
 
 /// An LDAP filter as a core filter. Attributes entries do not have, and ordering or extensible
 /// matches they cannot make, match nothing (LDAP's Undefined).
-fn core_filter(f: &LdapFilter) -> Filter {
+pub(crate) fn core_filter(f: &LdapFilter) -> Filter {
     let attr = |name: &str| Attr::parse(name);
     match f {
         LdapFilter::And(fs) => Filter::And(fs.iter().map(core_filter).collect()),
@@ -687,5 +687,79 @@ mod tests {
             wanted(&["mail".into(), "shoeSize".into(), "CN".into()]),
             [Attr::Mail, Attr::Cn]
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests {
+    use super::*;
+    use crate::core::address_book::{MAX_FILTER_DEPTH, MAX_FILTER_NODES};
+    use ldap3_proto::proto::{LdapMatchingRuleAssertion, LdapSubstringFilter};
+    use proptest::prelude::*;
+
+    fn leaf() -> impl Strategy<Value = LdapFilter> {
+        let attr =
+            proptest::sample::select(vec!["cn", "SN", "mail", "telephoneNumber", "x-unknown"])
+                .prop_map(str::to_string);
+        prop_oneof![
+            (attr.clone(), "[a-z ]{0,4}").prop_map(|(a, v)| LdapFilter::Equality(a, v)),
+            attr.clone().prop_map(LdapFilter::Present),
+            (attr.clone(), "[a-z]{0,3}").prop_map(|(a, v)| LdapFilter::Substring(
+                a,
+                LdapSubstringFilter {
+                    initial: Some(v),
+                    any: vec![],
+                    final_: None
+                }
+            )),
+            (attr.clone(), "[0-9]{1,2}").prop_map(|(a, v)| LdapFilter::GreaterOrEqual(a, v)),
+            (attr, "[a-z]{0,3}").prop_map(|(a, v)| LdapFilter::Approx(a, v)),
+            "[a-z]{1,3}".prop_map(|v| LdapFilter::Extensible(LdapMatchingRuleAssertion {
+                matching_rule: None,
+                type_: Some("cn".into()),
+                match_value: v,
+                dn_attributes: false,
+            })),
+        ]
+    }
+
+    /// Trees both inside and beyond the limits on terms (wide And/Or); the test adds depth.
+    fn filter() -> impl Strategy<Value = LdapFilter> {
+        leaf().prop_recursive(8, 400, 24, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..24).prop_map(LdapFilter::And),
+                proptest::collection::vec(inner.clone(), 0..24).prop_map(LdapFilter::Or),
+                inner.prop_map(|f| LdapFilter::Not(Box::new(f))),
+            ]
+        })
+    }
+
+    fn size(f: &LdapFilter, depth: usize, nodes: &mut usize, deepest: &mut usize) {
+        *nodes += 1;
+        *deepest = (*deepest).max(depth);
+        match f {
+            LdapFilter::And(fs) | LdapFilter::Or(fs) => {
+                for f in fs {
+                    size(f, depth + 1, nodes, deepest);
+                }
+            }
+            LdapFilter::Not(f) => size(f, depth + 1, nodes, deepest),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        /// Any filter converts to an address-book filter of the same shape, which the core
+        /// takes exactly when it is within its limits on terms and depth.
+        #[test]
+        fn filters_convert_or_are_refused_by_their_size(tree in filter(), nots in 0..40_usize) {
+            let f = (0..nots).fold(tree, |f, _| LdapFilter::Not(Box::new(f)));
+            let converted = core_filter(&f);
+            let (mut nodes, mut deepest) = (0, 0);
+            size(&f, 1, &mut nodes, &mut deepest);
+            let within = nodes <= MAX_FILTER_NODES && deepest <= MAX_FILTER_DEPTH;
+            prop_assert_eq!(converted.check().is_ok(), within, "{} terms, {} deep", nodes, deepest);
+        }
     }
 }

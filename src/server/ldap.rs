@@ -115,9 +115,14 @@ pub async fn accept_loop(
 /// `ldap3_proto`'s codec, refusing at once a message that is not a BER SEQUENCE or whose
 /// header announces more than [`MAX_MESSAGE_BYTES`]: the codec alone would wait for the
 /// announced bytes until its buffer limit, holding the connection.
-struct Codec(LdapCodec);
+pub(crate) struct Codec(LdapCodec);
 
 impl Codec {
+    /// The codec with this server's limits on message size and BER depth.
+    pub(crate) fn new() -> Self {
+        Self(LdapCodec::new(Some(MAX_MESSAGE_BYTES), Some(MAX_BER_DEPTH)))
+    }
+
     /// Checks the first bytes of the next message: Err when it cannot be a message we accept.
     fn check_header(buf: &[u8]) -> std::io::Result<()> {
         let refuse = |what: &str| {
@@ -209,10 +214,7 @@ impl tokio_util::codec::Encoder<LdapMsg> for Codec {
 }
 
 fn framed<S: AsyncRead + AsyncWrite>(stream: S) -> Framed<S, Codec> {
-    Framed::new(
-        stream,
-        Codec(LdapCodec::new(Some(MAX_MESSAGE_BYTES), Some(MAX_BER_DEPTH))),
-    )
+    Framed::new(stream, Codec::new())
 }
 
 /// Serves requests until the connection ends; true when the client asked for StartTLS and the

@@ -773,3 +773,103 @@ mod tests {
         assert_eq!(doc["status"], "terminated");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-5_i64..5).prop_map(Value::from),
+            "[a-z0-9 ]{0,4}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{1,3}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Pointers into the test document, existing or not, well-formed or not.
+    fn path() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                "", "/", "/a", "/a/0", "/a/-", "/a/9", "/b", "/b/c", "/n", "x", "/a/~1", "/b/~",
+            ])
+            .prop_map(Value::from),
+            json_value(),
+        ]
+    }
+
+    /// Operation objects: mostly well-shaped, with stray keys and values now and then.
+    fn operation() -> impl Strategy<Value = Value> {
+        let op = proptest::sample::select(vec![
+            "add", "replace", "copy", "remove", "move", "test", "nope",
+        ]);
+        let mode = prop_oneof![
+            Just(None),
+            Just(Some(json!("append"))),
+            json_value().prop_map(Some)
+        ];
+        let index = prop_oneof![
+            Just(None),
+            (-2_i64..4).prop_map(|i| Some(json!(i))),
+            json_value().prop_map(Some)
+        ];
+        (
+            op,
+            path(),
+            proptest::option::of(json_value()),
+            proptest::option::of(path()),
+            mode,
+            index,
+        )
+            .prop_map(|(op, path, value, from, mode, index)| {
+                let mut o = Map::new();
+                o.insert("op".into(), op.into());
+                o.insert("path".into(), path);
+                let optional = [
+                    ("value", value),
+                    ("from", from),
+                    ("mode", mode),
+                    ("index", index),
+                ];
+                for (key, v) in optional {
+                    if let Some(v) = v {
+                        o.insert(key.into(), v);
+                    }
+                }
+                Value::Object(o)
+            })
+    }
+
+    proptest! {
+        /// Any patch document is refused with 400, or applies, or fails with 422 and leaves
+        /// the document as it was; never a panic.
+        #[test]
+        fn any_patch_applies_or_is_refused(
+            ops in proptest::collection::vec(operation(), 0..5),
+            doc in json_value(),
+        ) {
+            let doc = json!({"a": [1, "2", {"c": null}], "b": {"c": doc}, "n": 5});
+            let body = Value::Array(ops).to_string();
+            match parse(Some(PATCH_MEDIA_TYPE), body.as_bytes(), ALL_OPS) {
+                Err(e) => prop_assert_eq!(e.status, 400),
+                Ok(ops) => {
+                    let mut patched = doc.clone();
+                    if let Err(e) = apply(&mut patched, &ops) {
+                        prop_assert_eq!(e.status, 422);
+                        prop_assert_eq!(patched, doc);
+                    }
+                }
+            }
+        }
+    }
+}

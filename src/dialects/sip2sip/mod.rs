@@ -33,10 +33,10 @@ const JSON: &str = "application/json";
 
 /// The request's parameters: the query string and a POST form, interchangeable (the first
 /// occurrence of a name wins).
-pub(crate) struct Params(BTreeMap<String, String>);
+pub(crate) struct Params(pub(crate) BTreeMap<String, String>);
 
 impl Params {
-    fn parse(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Self, String> {
         let mut map = BTreeMap::new();
         let query = uri.query().unwrap_or_default().as_bytes();
         let is_form = headers

@@ -23,7 +23,10 @@ pub fn write(entries: &[Entry]) -> String {
         // Writing to memory cannot fail.
         let _ = w.write_record(HEADER);
         for e in entries {
-            let _ = w.write_record([&e.first_name, &e.last_name, &e.number]);
+            // The writer escapes quotes only; a backslash is doubled here, as the reader takes
+            // `\\` for one backslash and `\x` for a bare `x`.
+            let fields = [&e.first_name, &e.last_name, &e.number].map(|f| f.replace('\\', "\\\\"));
+            let _ = w.write_record(&fields);
         }
         let _ = w.flush();
     }
@@ -101,6 +104,20 @@ mod tests {
                 entry("Bob \"B\"", "", "1002")
             ]
         );
+    }
+
+    /// Found by fuzzing: a backslash (read from an unquoted field) was written bare, so the
+    /// file read back with it taken as an escape.
+    #[test]
+    fn backslashes_are_written_escaped_and_read_back() {
+        let entries = read("Ann,L\\\"x\",200\n").unwrap();
+        assert_eq!(entries, [entry("Ann", "L\\\"x\"", "200")]);
+        let csv = write(&entries);
+        assert!(
+            csv.ends_with("\"Ann\",\"L\\\\\\\"x\\\"\",\"200\"\n"),
+            "{csv}"
+        );
+        assert_eq!(read(&csv).unwrap(), entries);
     }
 
     #[test]

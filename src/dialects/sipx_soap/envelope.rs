@@ -401,6 +401,8 @@ fn escape_into(out: &mut String, text: &str) {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\r' => out.push_str("&#13;"),
+            // XML cannot carry it even as a reference (a fault may quote the client's bytes).
+            _ if !is_xml_char(c) => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
     }
@@ -540,5 +542,19 @@ mod tests {
         let f = write_fault(&Fault::client("bad <thing> & more"));
         assert!(f.contains("<faultcode>soap:Client</faultcode>"));
         assert!(f.contains("bad &lt;thing&gt; &amp; more"));
+    }
+
+    /// Found by fuzzing: a fault quoting a declared encoding with control characters was not
+    /// well-formed XML.
+    #[test]
+    fn faults_quoting_characters_xml_cannot_carry_stay_well_formed() {
+        let refused = body("<?xml version=\"1.0\" encoding=\"U\u{1f}\0F-8\"?><s/>").unwrap_err();
+        let written = write_fault(&refused);
+        let fault = parse_document(written.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(fault.name, "Envelope");
+        assert!(
+            written.contains("encoding 'u\u{FFFD}\u{FFFD}f-8'"),
+            "{written}"
+        );
     }
 }

@@ -1008,6 +1008,10 @@ fn is_decimal(s: &str) -> bool {
 /// Accepts `YYYYMMDD` or `YYYY-MM-DD`, `T`, `HH:MM:SS` or `HHMMSS`, optional
 /// fraction, optional `Z` or `±HH[:MM]` offset (converted to UTC).
 fn parse_datetime(s: &str) -> Option<PrimitiveDateTime> {
+    // Every form is ASCII, and the compact ones below are split by byte count.
+    if !s.is_ascii() {
+        return None;
+    }
     let number = |s: &str, len: usize| -> Option<u32> {
         (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
             .then(|| s.parse().ok())
@@ -1082,7 +1086,10 @@ fn parse_datetime(s: &str) -> Option<PrimitiveDateTime> {
     let utc = local
         .assume_offset(offset)
         .checked_to_offset(UtcOffset::UTC)?;
-    Some(PrimitiveDateTime::new(utc.date(), utc.time()))
+    // A date the writer could not send back (it writes four-digit years) is refused.
+    (0..=9999)
+        .contains(&utc.year())
+        .then(|| PrimitiveDateTime::new(utc.date(), utc.time()))
 }
 
 #[cfg(test)]
@@ -1403,6 +1410,27 @@ mod tests {
             "20240304T14:03:07+1:00",
             "20240304T14:03:07Zjunk",
             "20240304T14:03",
+        ] {
+            assert_eq!(
+                fault_code(value(&format!(
+                    "<dateTime.iso8601>{text}</dateTime.iso8601>"
+                ))),
+                INVALID_XMLRPC,
+                "{text}"
+            );
+        }
+    }
+
+    /// Found by fuzzing: a non-ASCII character where the compact forms are split by byte
+    /// count panicked, and an offset could move a date out of the years the writer can send.
+    #[test]
+    fn non_ascii_and_out_of_range_datetimes_are_faults() {
+        for text in [
+            "abc\u{e9}567T14:03:07",
+            "20240304Ta\u{e9}123",
+            "20240304T14:03:07+a\u{e9}1",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
         ] {
             assert_eq!(
                 fault_code(value(&format!(
@@ -2016,6 +2044,63 @@ mod tests {
                 }
             }
             let _ = parse_method_call(&body, &Limits::default());
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text XML 1.0 can carry (the writer would replace anything else).
+    const XML_TEXT: &str = "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,12}";
+
+    fn date_time() -> impl Strategy<Value = PrimitiveDateTime> {
+        (0..=9999_i32, 1..=365_u16, 0..86_400_u32).prop_map(|(year, day, second)| {
+            let date = Date::from_ordinal_date(year, day).unwrap();
+            let time = Time::from_hms(
+                (second / 3600) as u8,
+                (second / 60 % 60) as u8,
+                (second % 60) as u8,
+            )
+            .unwrap();
+            PrimitiveDateTime::new(date, time)
+        })
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            any::<bool>().prop_map(Value::Bool),
+            XML_TEXT.prop_map(Value::Str),
+            any::<f64>()
+                .prop_filter("finite", |d| d.is_finite())
+                .prop_map(Value::Double),
+            date_time().prop_map(Value::DateTime),
+            proptest::collection::vec(any::<u8>(), 0..24).prop_map(Value::Base64),
+            Just(Value::Nil),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(XML_TEXT, inner, 0..6).prop_map(Value::Struct),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any value tree the writer sends, the parser reads back equal.
+        #[test]
+        fn rendered_calls_parse_back_equal(
+            method in "[A-Za-z0-9_.:/]{1,20}",
+            params in proptest::collection::vec(value(), 0..4),
+        ) {
+            let body = render_method_call(&method, &params);
+            let call = parse_method_call(body.as_bytes(), &Limits::default()).unwrap();
+            prop_assert_eq!(call.method, method);
+            prop_assert_eq!(call.params, params);
         }
     }
 }
