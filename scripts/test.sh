@@ -72,15 +72,16 @@ failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 pkg_started=$SECONDS
 pkg_passed=0
 pkg_failed=0
+check_label=packaging
 check() {
   local name=$1
   shift
   local started=$SECONDS
   if "$@"; then
-    echo "packaging: ok: $name ($((SECONDS - started)) s)"
+    echo "$check_label: ok: $name ($((SECONDS - started)) s)"
     pkg_passed=$((pkg_passed + 1))
   else
-    echo "packaging: FAILED: $name ($((SECONDS - started)) s)"
+    echo "$check_label: FAILED: $name ($((SECONDS - started)) s)"
     pkg_failed=$((pkg_failed + 1))
   fi
 }
@@ -278,6 +279,7 @@ deny_check() {
   cargo deny --log-level error check licenses bans sources &&
     cargo deny --manifest-path fuzz/Cargo.toml --log-level error check licenses bans sources
 }
+check_label=reliability
 check "cargo deny check licenses bans sources (the appliance, then fuzz/)" deny_check
 check "fuzzing: 15 s per parser target, no crash or hang (fuzz/run.sh)" bash fuzz/run.sh 15
 rm -f "$deny_log"
