@@ -1364,6 +1364,28 @@ fn without_csrf(page: &str) -> String {
 
 /// Status, headers and body with the target replaced, without what differs between any two
 /// answers (Date, the Digest challenge's nonce, cookies, the length that follows the id's).
+/// What is wrong with the answers to B's object and to a never-existing one: B's markers in
+/// the first, or the two differing once each target is replaced.
+fn answer_alike(
+    name: &str,
+    b: &Tenant,
+    (rf, foreign): (&Resp, &str),
+    (ru, unknown): (&Resp, &str),
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let leaked = leaks(rf, b, foreign);
+    if !leaked.is_empty() {
+        failures.push(format!("{name}: B's {leaked:?} in {}", rf.body));
+    }
+    let (nf, nu) = (normalised(rf, foreign), normalised(ru, unknown));
+    if nf != nu {
+        failures.push(format!(
+            "{name}: foreign and unknown differ:\n{nf}\n---\n{nu}"
+        ));
+    }
+    failures
+}
+
 fn normalised(r: &Resp, target: &str) -> String {
     let mut out = format!("{}\n", r.status);
     for (k, v) in &r.headers {
@@ -1634,16 +1656,7 @@ fn every_route_of_every_dialect_refuses_another_tenant_like_a_missing_object() {
                             rf.status, rf.body
                         ));
                     }
-                    let leaked = leaks(&rf, &w.b, &foreign);
-                    if !leaked.is_empty() {
-                        failures.push(format!("{name}: B's {leaked:?} in {}", rf.body));
-                    }
-                    let (nf, nu) = (normalised(&rf, &foreign), normalised(&ru, &unknown));
-                    if nf != nu {
-                        failures.push(format!(
-                            "{name}: foreign and unknown differ:\n{nf}\n---\n{nu}"
-                        ));
-                    }
+                    failures.extend(answer_alike(&name, &w.b, (&rf, &foreign), (&ru, &unknown)));
                     compared += 1;
                     if req.via == Via::Http {
                         let (mut tf, mut tu) = (Vec::new(), Vec::new());
@@ -1676,16 +1689,8 @@ fn every_route_of_every_dialect_refuses_another_tenant_like_a_missing_object() {
                     let (foreign, unknown) = (obj.of(&w.b, w.system_contact), obj.unknown());
                     let rf = w.send(who, r.dialect, &req.aimed(&foreign));
                     let ru = w.send(who, r.dialect, &req.aimed(&unknown));
-                    let leaked = leaks(&rf, &w.b, &foreign);
-                    if !leaked.is_empty() {
-                        failures.push(format!("{name}: B's {leaked:?} in {}", rf.body));
-                    }
-                    let (nf, nu) = (normalised(&rf, &foreign), normalised(&ru, &unknown));
-                    if nf != nu {
-                        failures.push(format!(
-                            "{name} ({why}): foreign and unknown differ:\n{nf}\n---\n{nu}"
-                        ));
-                    }
+                    let name = format!("{name} ({why})");
+                    failures.extend(answer_alike(&name, &w.b, (&rf, &foreign), (&ru, &unknown)));
                     compared += 1;
                 }
                 Aim::Unaddressed(why, None) => unprobed.push(format!("{name}: {why}")),
